@@ -1,0 +1,273 @@
+"""CLI: the typer app. Each command parses, calls one service, renders, and returns its exit code.
+
+Services are imported inside the commands, so `--help` loads only typer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from modelreg.cli.output import Output
+from modelreg.errors import EXIT_NO, EXIT_OK
+
+app = typer.Typer(
+    name="modelreg",
+    help="A Git-native registry for model configurations: immutable versions, gated and signed promotions.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: rich is never imported for --help
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Globals:
+    repo: Path | None
+    out: Output
+
+    def registry(self):  # type: ignore[no-untyped-def]
+        from modelreg.registry import Registry
+
+        return Registry.open(self.repo)
+
+
+def _globals(ctx: typer.Context) -> Globals:
+    g = ctx.find_root().obj
+    assert isinstance(g, Globals)
+    return g
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"modelreg {version('modelreg')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    repo: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--repo",
+            help="The registry folder (holds modelreg.yaml). Default: walk up from the current folder.",
+            file_okay=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No color, even on a terminal (NO_COLOR works too).")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print modelreg's version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """A Git-native registry for model configurations."""
+    ctx.obj = Globals(repo=repo, out=Output(as_json=as_json, no_color=no_color))
+
+
+# --- init / new ----------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Argument(help="Where to create the registry (git init runs there if it is in no repo).")
+    ] = Path("."),
+) -> int:
+    """Create a new registry: policy, folders, allowed signers, and pre-commit and CI snippets."""
+    from modelreg.services.init import init_registry
+
+    g = _globals(ctx)
+    result = init_registry(directory)
+    if g.out.as_json:
+        g.out.json({"root": str(result.root), "created": result.created, "git_init": result.git_init})
+        return EXIT_OK
+    if result.git_init:
+        g.out.line(f"initialized a git repository in {result.root}")
+    for path in result.created:
+        g.out.line(f"created {path}")
+    for note in result.notes:
+        g.out.line(note)
+    g.out.line("next: `modelreg new MODEL` to scaffold a first version")
+    return EXIT_OK
+
+
+@app.command()
+def new(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The model to add a version to (created if new).")],
+    from_version: Annotated[
+        Optional[str], typer.Option("--from", help="Parent version to copy. Default: the latest version.")
+    ] = None,
+    bump: Annotated[
+        str, typer.Option("--bump", help="Which part of the parent's version to raise: major, minor or patch.")
+    ] = "minor",
+    kind: Annotated[
+        Optional[str],
+        typer.Option("--kind", help="prompt-config, fine-tuned or api-snapshot. Default: the parent's, or prompt-config."),
+    ] = None,
+) -> int:
+    """Scaffold the next version file of MODEL from its parent; fill in `changes` before committing."""
+    from modelreg.services.scaffold import new_version
+
+    g = _globals(ctx)
+    result = new_version(g.registry(), model, from_version=from_version, bump=bump, kind=kind)
+    shown = g.registry().display(result.path)
+    if g.out.as_json:
+        g.out.json({"model": result.model, "version": result.version, "parent": result.parent, "file": shown})
+    elif result.parent:
+        g.out.line(f"created {shown} ({result.model}@{result.version} from {result.parent})")
+        g.out.line("edit it, fill in changes.summary and changes.reason, then `modelreg check` and commit")
+    else:
+        g.out.line(f"created {shown} ({result.model}@{result.version}, the first version)")
+        g.out.line("fill in model.provider, model.id and system_prompt, then `modelreg check` and commit")
+    return EXIT_OK
+
+
+# --- read commands ---------------------------------------------------------------------
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Argument(help="Only this model's versions.")] = None,
+) -> int:
+    """List versions with kind, digest and lifecycle (serving stages, archived)."""
+    from modelreg.core.digest import short
+    from modelreg.services.query import list_versions
+
+    g = _globals(ctx)
+    rows = list_versions(g.registry(), model)
+    if g.out.as_json:
+        g.out.json(
+            {
+                "versions": [
+                    {
+                        "model": r.model,
+                        "version": r.version,
+                        "kind": r.kind,
+                        "digest": r.digest,
+                        "stages": r.stages,
+                        "archived": r.archived,
+                        "created": r.created,
+                    }
+                    for r in rows
+                ]
+            }
+        )
+        return EXIT_OK
+    g.out.table(
+        ["MODEL", "VERSION", "KIND", "DIGEST", "LIFECYCLE", "CREATED"],
+        [
+            [r.model, r.version, r.kind, short(r.digest), ", ".join(r.stages + (["archived"] if r.archived else [])) or "-", r.created]
+            for r in rows
+        ],
+    )
+    return EXIT_OK
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="MODEL@VERSION, or MODEL@STAGE for what serves that stage.")],
+) -> int:
+    """Show one version in full: config, digest, evals and where it serves."""
+    from modelreg.services.query import show as show_version
+    from modelreg.yamlio import dumps
+
+    g = _globals(ctx)
+    result = show_version(g.registry(), ref)
+    if g.out.as_json:
+        g.out.json(result.as_json())
+        return EXIT_OK
+    lifecycle = ", ".join(result.stages + (["archived"] if result.archived else [])) or "not serving"
+    g.out.line(f"{result.model}@{result.version}  {result.kind}  {result.digest}")
+    g.out.line(f"file:      {result.file}")
+    g.out.line(f"lifecycle: {lifecycle}")
+    g.out.line()
+    g.out.line(dumps(result.config).rstrip())
+    if result.evals:
+        g.out.line()
+        rows = []
+        for suite, data in result.evals.items():
+            matches = "ok" if data.get("config_digest") == result.digest else "DIGEST MISMATCH"
+            metrics = ", ".join(f"{k}={v}" for k, v in (data.get("metrics") or {}).items())
+            rows.append([suite, metrics, data.get("samples", ""), matches])
+        g.out.table(["SUITE", "METRICS", "SAMPLES", "DIGEST"], rows, title="evals")
+    return EXIT_OK
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Argument(help="Only this model.")] = None,
+) -> int:
+    """What serves each stage of every model now, with canaries."""
+    from modelreg.services.query import status as get_status
+
+    g = _globals(ctx)
+    result = get_status(g.registry(), model)
+    if not result.signing_required:
+        g.out.line("warning: policy has signing.required: false; this history is UNSIGNED and unverifiable", err=True)
+    if g.out.as_json:
+        g.out.json(result.as_json())
+        return EXIT_OK
+
+    def cell(entry: dict | None) -> str:  # type: ignore[type-arg]
+        if entry is None:
+            return "-"
+        text = str(entry["version"])
+        if entry.get("canary"):
+            c = entry["canary"]
+            text += f" (canary {c['version']} {c['weight']:g}%)"
+        return text
+
+    g.out.table(
+        ["MODEL", *(s.upper() for s in result.stages)],
+        [[name, *(cell(row[s]) for s in result.stages)] for name, row in result.models.items()],
+    )
+    return EXIT_OK
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Files to check (pre-commit passes the staged ones). Default: every registry file."),
+    ] = None,
+    all_files: Annotated[bool, typer.Option("--all", help="Check every registry file (the default with no PATHS).")] = False,
+) -> int:
+    """Check registry files: schema, naming, paths, parents, immutability, eval digests, pinning."""
+    from modelreg.errors import UsageError
+    from modelreg.services.check import run_check
+
+    g = _globals(ctx)
+    if all_files and paths:
+        raise UsageError("give PATHS or --all, not both")
+    reg = g.registry()
+    report = run_check(reg, None if all_files or not paths else paths)
+    if g.out.as_json:
+        g.out.json(report.as_json())
+    else:
+        for finding in sorted(report.findings):
+            g.out.line(finding.one_line())
+        errors, warnings = len(report.errors), len(report.warnings)
+        summary = f"{report.checked} file{'s' if report.checked != 1 else ''} checked"
+        if errors or warnings:
+            summary += f": {errors} problem{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        else:
+            summary += ": ok"
+        g.out.line(summary)
+    return EXIT_OK if report.ok else EXIT_NO

@@ -1,0 +1,58 @@
+"""CLI: the only rich importer. Tables for people on a terminal, plain text when piped, JSON on request.
+
+rich is imported only when a table is drawn on a terminal, so piped output,
+JSON and `--help` never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+
+class Output:
+    def __init__(self, *, as_json: bool = False, no_color: bool = False) -> None:
+        self.as_json = as_json
+        self.color = not no_color and "NO_COLOR" not in os.environ
+        self.tty = sys.stdout.isatty()
+
+    # --- machine output ---------------------------------------------------------
+
+    def json(self, data: Any) -> None:
+        """Exactly one JSON document on stdout."""
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+    # --- people output -------------------------------------------------------------
+
+    def line(self, text: str = "", *, err: bool = False) -> None:
+        stream: TextIO = sys.stderr if err else sys.stdout
+        stream.write(text + "\n")
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+        cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+        if self.tty:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=title, title_justify="left", header_style="bold" if self.color else None)
+            for name in columns:
+                table.add_column(name, overflow="fold")
+            for row in cells:
+                table.add_row(*row)
+            Console(no_color=not self.color, highlight=False, soft_wrap=False).print(table)
+            return
+        if title:
+            self.line(title)
+        widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(columns)]
+        for row in [list(columns), *cells]:
+            self.line("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+    def error(self, payload: dict[str, Any], text: str) -> None:
+        """One line on stderr, or the JSON error object with --json."""
+        if self.as_json:
+            sys.stderr.write(json.dumps({"error": payload}, ensure_ascii=False) + "\n")
+        else:
+            sys.stderr.write(text + "\n")

@@ -1,0 +1,1 @@
+"""Core (pure stdlib): names, versions, refs, digests, findings, policy, pinning."""

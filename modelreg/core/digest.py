@@ -1,0 +1,122 @@
+"""Core: the config digest, sha256 over RFC 8785 (JSON Canonicalization Scheme).
+
+Any language can recompute it: parse the YAML file to JSON data, serialize it
+with JCS, hash the UTF-8 bytes. Comments, key order and number spelling
+(`2.0e-5` vs `0.00002`) do not change it; content does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+MAX_SAFE_INTEGER = 2**53 - 1  # beyond this a JSON number is not exact in every language
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class CanonicalizationError(ValueError):
+    """The data has no canonical JSON form (non-finite float, huge int, odd type)."""
+
+
+def _string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _number(value: float) -> str:
+    """ECMAScript Number.prototype.toString, as RFC 8785 section 3.2.2.3 requires."""
+    if not math.isfinite(value):
+        raise CanonicalizationError(f"{value!r} has no JSON form")
+    if value == 0:
+        return "0"
+    # repr gives the shortest round-tripping digits, as ECMAScript does.
+    text = repr(abs(value))
+    mantissa, _, exp_text = text.partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    frac_part = frac_part.rstrip("0")
+    digits = (int_part + frac_part).lstrip("0")
+    # n: position of the decimal point relative to the first significant digit
+    exponent = int(exp_text) if exp_text else 0
+    lead_zeros = len(int_part + frac_part) - len((int_part + frac_part).lstrip("0"))
+    n = len(int_part) + exponent - lead_zeros
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    sign = "-" if value < 0 else ""
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    exp = f"e{'+' if e >= 0 else '-'}{abs(e)}"
+    if k == 1:
+        return sign + digits + exp
+    return sign + digits[0] + "." + digits[1:] + exp
+
+
+def canonical_json(data: Any) -> str:
+    """RFC 8785 serialization of JSON-like DATA."""
+    parts: list[str] = []
+    _emit(data, parts)
+    return "".join(parts)
+
+
+def _emit(data: Any, out: list[str]) -> None:
+    if data is None:
+        out.append("null")
+    elif data is True:
+        out.append("true")
+    elif data is False:
+        out.append("false")
+    elif isinstance(data, str):
+        out.append(_string(data))
+    elif isinstance(data, int):
+        if abs(data) > MAX_SAFE_INTEGER:
+            raise CanonicalizationError(f"integer {data} is beyond 2^53-1 and has no exact JSON form")
+        out.append(str(data))
+    elif isinstance(data, float):
+        out.append(_number(data))
+    elif isinstance(data, dict):
+        out.append("{")
+        # JCS orders keys by their UTF-16 code units.
+        items = sorted(data.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        for i, (key, value) in enumerate(items):
+            if not isinstance(key, str):
+                raise CanonicalizationError(f"object key {key!r} is not a string")
+            if i:
+                out.append(",")
+            out.append(_string(key))
+            out.append(":")
+            _emit(value, out)
+        out.append("}")
+    elif isinstance(data, (list, tuple)):
+        out.append("[")
+        for i, value in enumerate(data):
+            if i:
+                out.append(",")
+            _emit(value, out)
+        out.append("]")
+    else:
+        raise CanonicalizationError(f"{type(data).__name__} value {data!r} has no JSON form")
+
+
+def digest(data: Any) -> str:
+    """`sha256:<hex>` of the canonical JSON of DATA."""
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def short(digest_text: str) -> str:
+    """The short form: the first 12 hex characters."""
+    return digest_text.removeprefix("sha256:")[:12]

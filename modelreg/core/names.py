@@ -1,0 +1,114 @@
+"""Core: model names, semantic versions, stage names and `MODEL@VERSION|STAGE` refs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from modelreg.errors import UsageError
+
+_MODEL_RE = re.compile(r"(?:[a-z0-9]|[a-z0-9][a-z0-9._-]{0,62}[a-z0-9])\Z")
+_VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
+_STAGE_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
+_SUITE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}\Z")
+
+BUMPS = ("major", "minor", "patch")
+
+
+def model_name_problem(name: object) -> str | None:
+    """Why NAME is not a valid model name, or None when it is."""
+    if not isinstance(name, str):
+        return "model name must be a string"
+    if not _MODEL_RE.match(name):
+        return (
+            f"invalid model name {name!r}: lower-case letters, digits, '.', '_' and '-', "
+            "1 to 64 characters, starting and ending with a letter or digit"
+        )
+    if ".." in name:
+        return f"invalid model name {name!r}: '..' is not allowed"
+    return None
+
+
+def is_model_name(name: object) -> bool:
+    return model_name_problem(name) is None
+
+
+def is_stage_name(name: object) -> bool:
+    return isinstance(name, str) and bool(_STAGE_RE.match(name)) and name != "archived"
+
+
+def is_suite_name(name: object) -> bool:
+    return isinstance(name, str) and bool(_SUITE_RE.match(name)) and ".." not in name
+
+
+class Version(NamedTuple):
+    major: int
+    minor: int
+    patch: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+    def bump(self, part: str) -> Version:
+        if part == "major":
+            return Version(self.major + 1, 0, 0)
+        if part == "minor":
+            return Version(self.major, self.minor + 1, 0)
+        if part == "patch":
+            return Version(self.major, self.minor, self.patch + 1)
+        raise UsageError(f"unknown bump {part!r}: use one of {', '.join(BUMPS)}")
+
+
+def parse_version(text: object) -> Version | None:
+    """The version TEXT names, or None if it is not MAJOR.MINOR.PATCH."""
+    if not isinstance(text, str):
+        return None
+    m = _VERSION_RE.match(text)
+    if not m:
+        return None
+    return Version(int(m[1]), int(m[2]), int(m[3]))
+
+
+def version_problem(text: object) -> str | None:
+    if isinstance(text, float):
+        return f"version must be a string; quote it: '{text!r}' (a bare {text!r} is a number)"
+    if not isinstance(text, str):
+        return "version must be a string such as '1.2.0'"
+    if parse_version(text) is None:
+        return f"invalid version {text!r}: use MAJOR.MINOR.PATCH with no leading zeros"
+    return None
+
+
+def version_sort_key(text: str) -> Version:
+    return parse_version(text) or Version(-1, -1, -1)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`MODEL@VERSION` or `MODEL@STAGE`: exactly one of version and stage is set."""
+
+    model: str
+    version: str | None = None
+    stage: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.model}@{self.version or self.stage}"
+
+
+def parse_ref(text: str, stages: list[str] | tuple[str, ...]) -> Ref:
+    """Parse a ref; a word after @ is a stage only if policy names that stage."""
+    model, sep, rest = text.partition("@")
+    problem = model_name_problem(model)
+    if problem:
+        raise UsageError(f"bad ref {text!r}: {problem}")
+    if not sep or not rest:
+        raise UsageError(f"bad ref {text!r}: use MODEL@VERSION or MODEL@STAGE")
+    if parse_version(rest) is not None:
+        return Ref(model, version=rest)
+    if rest in stages:
+        return Ref(model, stage=rest)
+    raise UsageError(
+        f"bad ref {text!r}: {rest!r} is neither a version (MAJOR.MINOR.PATCH) "
+        f"nor a stage ({', '.join(stages)})"
+    )

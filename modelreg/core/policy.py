@@ -1,0 +1,89 @@
+"""Core: the registry policy (`modelreg.yaml`) as typed data, read after schema validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_STAGES = ("development", "staging", "production")
+POLICY_FILE = "modelreg.yaml"
+DEFAULT_ALLOWED_SIGNERS = ".modelreg/allowed_signers"
+
+
+@dataclass(frozen=True)
+class Gate:
+    suite: str
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    no_regression: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageRule:
+    from_stages: tuple[str, ...] | None = None  # None: any registered version may enter
+    gates: tuple[Gate, ...] = ()
+    require_pinned_model: bool = False
+    signers: tuple[str, ...] = ()
+    canary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Policy:
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    signing_required: bool = True
+    allowed_signers: str = DEFAULT_ALLOWED_SIGNERS
+    revocation_file: str | None = None
+    tag_prefix: str = "modelreg"
+    branch: str | None = None
+    policy_version: int = 0
+    pinned_patterns: tuple[str, ...] = ()
+    floating_model: str = "warning"  # lint level of a floating model id outside required stages
+    stage_rules: dict[str, StageRule] = field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Policy:
+        """Build from a schema-valid policy document."""
+        signing = data.get("signing") or {}
+        rules = {
+            stage: StageRule(
+                from_stages=tuple(rule["from"]) if "from" in rule else None,
+                gates=tuple(
+                    Gate(
+                        suite=g["suite"],
+                        metrics=dict(g.get("metrics") or {}),
+                        no_regression=dict(g.get("no_regression") or {}),
+                    )
+                    for g in rule.get("gates") or ()
+                ),
+                require_pinned_model=bool(rule.get("require_pinned_model", False)),
+                signers=tuple(rule.get("signers") or ()),
+                canary=dict(rule.get("canary") or {}),
+            )
+            for stage, rule in (data.get("stage_rules") or {}).items()
+        }
+        return cls(
+            stages=tuple(data.get("stages") or DEFAULT_STAGES),
+            signing_required=bool(signing.get("required", True)),
+            allowed_signers=signing.get("allowed_signers", DEFAULT_ALLOWED_SIGNERS),
+            revocation_file=signing.get("revocation_file"),
+            tag_prefix=data.get("tag_prefix", "modelreg"),
+            branch=data.get("branch"),
+            policy_version=int(data.get("policy_version", 0)),
+            pinned_patterns=tuple(data.get("pinned_patterns") or ()),
+            floating_model=(data.get("lint") or {}).get("floating_model", "warning"),
+            stage_rules=rules,
+            groups={k: tuple(v) for k, v in (data.get("groups") or {}).items()},
+        )
+
+    def rule(self, stage: str) -> StageRule:
+        return self.stage_rules.get(stage, StageRule())
+
+    def signers_for(self, stage: str) -> set[str] | None:
+        """Principals allowed to sign for STAGE (groups expanded); None means any trusted signer."""
+        names = self.rule(stage).signers
+        if not names:
+            return None
+        out: set[str] = set()
+        for name in names:
+            out.update(self.groups.get(name, (name,)))
+        return out

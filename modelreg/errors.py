@@ -1,0 +1,84 @@
+"""Errors (shared by every layer): each class carries its exit code and rule name.
+
+Findings about a registry's files are data (see core.findings), not exceptions;
+an exception means the command could not answer.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_NO = 1  # the answer is no: findings, failed gates, refused actions
+EXIT_USAGE = 2  # bad arguments or bad input to the command itself
+EXIT_ENV = 3  # environment or internal failure
+
+
+class ModelregError(Exception):
+    """Base of every error modelreg reports as one line."""
+
+    exit_code = EXIT_ENV
+    rule = "internal"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        if rule is not None:
+            self.rule = rule
+
+    def one_line(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        return f"error: {where}{self.message}"
+
+    def as_json(self) -> dict[str, object]:
+        return {"rule": self.rule, "message": self.message, "file": self.file, "line": self.line}
+
+
+class UsageError(ModelregError):
+    """Bad arguments or bad input to the command itself."""
+
+    exit_code = EXIT_USAGE
+    rule = "usage"
+
+
+class NotARegistry(UsageError):
+    rule = "not-a-registry"
+
+
+class NotFound(UsageError):
+    """An unknown model, version, stage or file named on the command line."""
+
+    rule = "not-found"
+
+
+class BadInput(UsageError):
+    """A file given to the command cannot be read or parsed."""
+
+    rule = "bad-input"
+
+
+class Refused(ModelregError):
+    """The command's own rules say no (exit 1), e.g. `new` over an existing file."""
+
+    exit_code = EXIT_NO
+    rule = "refused"
+
+
+class EnvironmentFailure(ModelregError):
+    """Git, signing, the file system or a lock is not as the command needs."""
+
+    exit_code = EXIT_ENV
+    rule = "environment"
+
+
+class GitError(EnvironmentFailure):
+    rule = "git"

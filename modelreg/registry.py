@@ -1,0 +1,186 @@
+"""Registry: finds the root; reads policy, models, versions, evals and stage state from the work tree.
+
+A registry is a folder holding `modelreg.yaml`: the top of a git work tree, a
+folder inside one (monorepo), or, for read-only use, a folder in no repo.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from modelreg.core.digest import CanonicalizationError, digest
+from modelreg.core.names import is_model_name, parse_version, version_sort_key
+from modelreg.core.policy import POLICY_FILE, Policy
+from modelreg.errors import BadInput, NotARegistry, NotFound
+from modelreg.vcs import Git
+from modelreg.yamlio import Document, StrictYamlError, loads
+
+MODELS, EVALS, STAGES = "models", "evals", "stages"
+
+
+def find_root(start: Path) -> Path:
+    """Walk up from START to the folder holding modelreg.yaml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / POLICY_FILE).is_file():
+            return folder
+    raise NotARegistry(
+        f"no {POLICY_FILE} in {start} or any parent folder: run `modelreg init`, or pass --repo PATH"
+    )
+
+
+@dataclass
+class VersionRecord:
+    model: str
+    version: str
+    path: Path
+    data: dict[str, Any]
+    digest: str
+
+
+class Registry:
+    """Read access to one registry's files in the work tree."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @classmethod
+    def open(cls, repo: Path | None) -> Registry:
+        """The registry at REPO (which must hold modelreg.yaml), or found from the current folder."""
+        if repo is None:
+            return cls(find_root(Path.cwd()))
+        if not (repo / POLICY_FILE).is_file():
+            raise NotARegistry(f"{repo}: not a registry (no {POLICY_FILE}); run `modelreg init {repo}`")
+        return cls(repo)
+
+    # --- git ----------------------------------------------------------------
+
+    @cached_property
+    def git(self) -> Git | None:
+        """Git for the work tree holding the registry, or None outside git."""
+        git = Git(self.root)
+        return git if git.toplevel is not None else None
+
+    @cached_property
+    def git_prefix(self) -> str:
+        """The registry root relative to the work tree's top, '' or ending in '/'."""
+        if self.git is None or self.git.toplevel is None:
+            return ""
+        rel = self.root.relative_to(self.git.toplevel.resolve()).as_posix()
+        return "" if rel == "." else rel + "/"
+
+    # --- paths --------------------------------------------------------------
+
+    def display(self, path: Path | str) -> str:
+        """How a file is named in messages: relative to the current folder when below it."""
+        full = self.root / path if isinstance(path, str) else path
+        try:
+            return os.path.relpath(full, Path.cwd()) if full.is_relative_to(Path.cwd()) else str(full)
+        except ValueError:  # pragma: no cover - another drive on Windows
+            return str(full)
+
+    def rel(self, path: Path) -> str:
+        """PATH relative to the registry root, in posix form."""
+        return path.resolve().relative_to(self.root).as_posix() if path.is_absolute() else path.as_posix()
+
+    def version_path(self, model: str, version: str) -> Path:
+        return self.root / MODELS / model / f"{version}.yaml"
+
+    def eval_dir(self, model: str, version: str) -> Path:
+        return self.root / EVALS / model / version
+
+    def stage_path(self, model: str) -> Path:
+        return self.root / STAGES / f"{model}.yaml"
+
+    # --- reading ------------------------------------------------------------
+
+    def load(self, path: Path) -> Document:
+        """Strictly parse one registry file; a bad file is bad input to the command (exit 2)."""
+        try:
+            return loads(path.read_bytes())
+        except FileNotFoundError:
+            raise NotFound(f"{self.display(path)}: no such file") from None
+        except StrictYamlError as e:
+            first = e.problems[0]
+            raise BadInput(first.message, file=self.display(path), line=first.line) from None
+
+    @cached_property
+    def policy(self) -> Policy:
+        from modelreg.schemas import validate
+
+        path = self.root / POLICY_FILE
+        doc = self.load(path)
+        problems = validate("registry", doc.data)
+        if problems:
+            p = problems[0]
+            raise BadInput(
+                f"policy is invalid: {p.dotted or 'document'}: {p.message} (run `modelreg check`)",
+                file=self.display(path),
+                line=doc.line_of(p.path),
+            )
+        return Policy.from_data(doc.data)
+
+    def model_names(self) -> list[str]:
+        folder = self.root / MODELS
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and is_model_name(p.name))
+
+    def versions(self, model: str) -> list[str]:
+        """Versions of MODEL, lowest first (files named MAJOR.MINOR.PATCH.yaml)."""
+        folder = self.root / MODELS / model
+        if not folder.is_dir():
+            return []
+        found = [p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")]
+        return sorted((v for v in found if parse_version(v)), key=version_sort_key)
+
+    def require_model(self, model: str) -> None:
+        if not (self.root / MODELS / model).is_dir():
+            known = ", ".join(self.model_names()) or "none yet"
+            raise NotFound(f"unknown model {model!r} (models: {known})")
+
+    def version(self, model: str, version: str) -> VersionRecord:
+        self.require_model(model)
+        path = self.version_path(model, version)
+        if not path.is_file():
+            known = ", ".join(self.versions(model)) or "none"
+            raise NotFound(f"unknown version {model}@{version} (versions: {known})")
+        doc = self.load(path)
+        if not isinstance(doc.data, dict):
+            raise BadInput("a version file must be a mapping", file=self.display(path), line=1)
+        try:
+            dg = digest(doc.data)
+        except CanonicalizationError as e:
+            raise BadInput(str(e), file=self.display(path)) from None
+        return VersionRecord(model, version, path, doc.data, dg)
+
+    def evals(self, model: str, version: str) -> dict[str, dict[str, Any]]:
+        """{suite: eval data} for MODEL@VERSION."""
+        folder = self.eval_dir(model, version)
+        if not folder.is_dir():
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            data = self.load(path).data
+            if isinstance(data, dict):
+                out[path.name[:-5]] = data
+        return out
+
+    def stage_state(self, model: str) -> dict[str, Any]:
+        """The stage state file of MODEL, or an empty state before any action."""
+        path = self.stage_path(model)
+        if not path.is_file():
+            return {"model": model, "stages": {}, "archived": []}
+        data = self.load(path).data
+        if not isinstance(data, dict):
+            raise BadInput("a stage state file must be a mapping", file=self.display(path), line=1)
+        return data
+
+    def serving(self, model: str) -> dict[str, dict[str, Any] | None]:
+        """{stage: entry or None} for every stage in policy order."""
+        stages = self.stage_state(model).get("stages") or {}
+        return {stage: stages.get(stage) for stage in self.policy.stages}

@@ -1,0 +1,427 @@
+"""Service: `check`, the pre-commit entry point. Every problem in the registry's files is a finding.
+
+With no paths it checks every registry file; with paths (pre-commit passes
+the staged file names) it checks those plus what they depend on: a version's
+parent and its eval files, an eval's version, a stage file's versions. The
+policy is always checked, since every rule depends on it. Registered version
+files (those HEAD has) must be unchanged in the index and the work tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from modelreg.core.digest import CanonicalizationError, digest, short
+from modelreg.core.findings import Report
+from modelreg.core.names import model_name_problem, parse_version, version_problem
+from modelreg.core.pinning import is_pinned
+from modelreg.core.policy import POLICY_FILE, Policy
+from modelreg.registry import EVALS, MODELS, STAGES, Registry
+from modelreg.schemas import dotted, json_schema_problems, validate
+from modelreg.yamlio import Document, StrictYamlError, loads
+
+_VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
+_EVAL_FILE = re.compile(r"evals/([^/]+)/([^/]+)/([^/]+)\.yaml\Z")
+_STAGE_FILE = re.compile(r"stages/([^/]+)\.yaml\Z")
+
+
+@dataclass
+class _Parsed:
+    doc: Document | None  # None when the file could not be parsed (already reported)
+    data: Any = None
+
+
+class Checker:
+    """One run of `check`: parses each file once and reports into one Report."""
+
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+        self.report = Report()
+        self._parsed: dict[str, _Parsed] = {}
+        self._reported: set[str] = set()  # files whose own findings are already in the report
+        self.policy = Policy()
+
+    # --- helpers -------------------------------------------------------------
+
+    def add(self, rule: str, message: str, rel: str = "", line: int = 0, *, warning: bool = False) -> None:
+        self.report.add(rule, message, self.reg.display(rel) if rel else "", line, warning=warning)
+
+    def parse(self, rel: str) -> _Parsed:
+        """Strictly parse REL once; YAML problems become findings on first parse."""
+        if rel in self._parsed:
+            return self._parsed[rel]
+        path = self.reg.root / rel
+        try:
+            doc = loads(path.read_bytes())
+            parsed = _Parsed(doc, doc.data)
+        except StrictYamlError as e:
+            for p in e.problems:
+                self.add("yaml", p.message + (f" (column {p.column})" if p.column > 1 else ""), rel, p.line)
+            parsed = _Parsed(None)
+        except OSError as e:
+            self.add("unreadable", f"cannot read: {e.strerror}", rel)
+            parsed = _Parsed(None)
+        self._parsed[rel] = parsed
+        return parsed
+
+    def schema(self, kind: str, rel: str, parsed: _Parsed) -> bool:
+        """Schema findings for a parsed file; True when it is schema-valid."""
+        doc = parsed.doc
+        if doc is None:
+            return False
+        problems = validate(kind, doc.data)
+        for p in problems:
+            value = _get(doc.data, p.path)
+            message = p.message
+            if p.path in (("version",), ("parent",)) and isinstance(value, float):
+                message = version_problem(value) or message
+            where = p.dotted
+            self.add("schema", f"{where}: {message}" if where else message, rel, doc.line_of(p.path))
+        return not problems
+
+    def version_digest(self, model: str, version: str) -> str | None:
+        """Digest of a version file, or None when it is missing or unparsable."""
+        rel = f"{MODELS}/{model}/{version}.yaml"
+        if not (self.reg.root / rel).is_file():
+            return None
+        parsed = self.parse(rel)
+        if parsed.doc is None or not isinstance(parsed.data, dict):
+            return None
+        try:
+            return digest(parsed.data)
+        except CanonicalizationError:
+            return None
+
+    # --- the whole run --------------------------------------------------------
+
+    def run(self, paths: Sequence[Path] | None) -> Report:
+        self.check_policy()
+        if paths is None:
+            targets = list(self.all_files())
+        else:
+            targets = self.expand(self.registry_paths(paths))
+        for rel in targets:
+            self.check_file(rel)
+        self.check_case_collisions()
+        self.check_immutable()
+        self.report.checked = len(self._reported)
+        return self.report
+
+    def registry_paths(self, paths: Sequence[Path]) -> list[str]:
+        """Registry-relative posix paths of the given files; files outside the registry are skipped."""
+        out = []
+        for p in paths:
+            full = p if p.is_absolute() else Path.cwd() / p
+            try:
+                rel = full.resolve().relative_to(self.reg.root).as_posix()
+            except ValueError:
+                continue
+            if (self.reg.root / rel).exists():
+                out.append(rel)
+        return out
+
+    def expand(self, rels: list[str]) -> list[str]:
+        """REL plus what it depends on (parent) and what depends on it (evals)."""
+        out = list(dict.fromkeys(rels))
+        for rel in rels:
+            m = _VERSION_FILE.match(rel)
+            if m:
+                model, version = m[1], m[2]
+                folder = self.reg.eval_dir(model, version)
+                if folder.is_dir():
+                    out += [f"{EVALS}/{model}/{version}/{p.name}" for p in sorted(folder.glob("*.yaml"))]
+        return list(dict.fromkeys(out))
+
+    def all_files(self) -> Iterable[str]:
+        root = self.reg.root
+        for top in (MODELS, EVALS, STAGES):
+            folder = root / top
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                if path.name.startswith(".") or (path.is_dir() and not path.is_symlink()):
+                    continue
+                yield path.relative_to(root).as_posix()
+
+    def check_file(self, rel: str) -> None:
+        if rel in self._reported:
+            return
+        self._reported.add(rel)
+        if (self.reg.root / rel).is_symlink():
+            self.add("symlink", "symbolic links are not allowed in a registry", rel)
+            return
+        if rel in (POLICY_FILE, self.policy.allowed_signers, self.policy.revocation_file):
+            return  # checked with the policy
+        m = _VERSION_FILE.match(rel)
+        if m:
+            return self.check_version(rel, m[1], m[2])
+        m = _EVAL_FILE.match(rel)
+        if m:
+            return self.check_eval(rel, m[1], m[2], m[3])
+        m = _STAGE_FILE.match(rel)
+        if m:
+            return self.check_stages(rel, m[1])
+        if rel.split("/", 1)[0] in (MODELS, EVALS, STAGES):
+            self.add(
+                "layout",
+                "unexpected file: registry files are models/<model>/<version>.yaml, "
+                "evals/<model>/<version>/<suite>.yaml and stages/<model>.yaml",
+                rel,
+            )
+
+    # --- policy and signers ----------------------------------------------------
+
+    def check_policy(self) -> None:
+        rel = POLICY_FILE
+        self._reported.add(rel)
+        parsed = self.parse(rel)
+        if not self.schema("registry", rel, parsed):
+            return
+        doc = parsed.doc
+        assert doc is not None
+        self.policy = policy = Policy.from_data(doc.data)
+        stages = set(policy.stages)
+        for stage, rule in policy.stage_rules.items():
+            line = doc.line_of(("stage_rules", stage))
+            if stage not in stages:
+                self.add("policy", f"stage_rules.{stage}: no such stage in stages", rel, line)
+            for src in rule.from_stages or ():
+                if src not in stages:
+                    self.add("policy", f"stage_rules.{stage}.from: no such stage {src!r}", rel, line)
+            for name in rule.signers:
+                if "@" not in name and name not in policy.groups:
+                    self.add(
+                        "policy",
+                        f"stage_rules.{stage}.signers: {name!r} is neither a group nor a principal",
+                        rel,
+                        line,
+                    )
+        for i, pattern in enumerate(policy.pinned_patterns):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                self.add("policy", f"pinned_patterns[{i}]: bad regex: {e}", rel, doc.line_of(("pinned_patterns", i)))
+        for key, value in (("allowed_signers", policy.allowed_signers), ("revocation_file", policy.revocation_file)):
+            if value is None:
+                continue
+            if not _inside(value):
+                self.add(
+                    "path-escape",
+                    f"signing.{key}: {value!r} must be a relative path inside the registry",
+                    rel,
+                    doc.line_of(("signing", key)),
+                )
+                continue
+            path = self.reg.root / value
+            self._reported.add(value)
+            if not path.is_file():
+                if key == "revocation_file" or policy.signing_required:
+                    self.add("signers", f"signing.{key}: {value} does not exist", rel, doc.line_of(("signing", key)))
+            elif key == "allowed_signers":
+                self.check_allowed_signers(value)
+
+    def check_allowed_signers(self, rel: str) -> None:
+        from modelreg.signing import parse_allowed_signers
+
+        try:
+            text = (self.reg.root / rel).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            self.add("signers", "allowed-signers file is not UTF-8", rel, 1)
+            return
+        _entries, problems = parse_allowed_signers(text)
+        for line, message in problems:
+            self.add("signers", message, rel, line)
+
+    # --- version files --------------------------------------------------------
+
+    def check_version(self, rel: str, model: str, stem: str) -> None:
+        problem = model_name_problem(model)
+        if problem:
+            self.add("naming", problem, rel)
+        if parse_version(stem) is None:
+            self.add("naming", f"file name {stem}.yaml is not MAJOR.MINOR.PATCH.yaml", rel)
+        parsed = self.parse(rel)
+        if not self.schema("model-version", rel, parsed):
+            return
+        doc = parsed.doc
+        assert doc is not None
+        data = doc.data
+        if data["name"] != model:
+            self.add("path-mismatch", f"name {data['name']!r} does not match its folder models/{model}/", rel, doc.line_of(("name",)))
+        if data["version"] != stem:
+            self.add("path-mismatch", f"version {data['version']!r} does not match its file name {stem}.yaml", rel, doc.line_of(("version",)))
+        name_problem = model_name_problem(data["name"])
+        if name_problem:
+            self.add("naming", name_problem, rel, doc.line_of(("name",)))
+        self.check_parent(rel, doc, model, stem)
+        self.check_tools(rel, doc)
+        model_id = data["model"]["id"]
+        if not is_pinned(model_id, self.policy.pinned_patterns):
+            required = [s for s, r in self.policy.stage_rules.items() if r.require_pinned_model]
+            note = f"; stages {', '.join(required)} require a pinned model" if required else ""
+            self.add(
+                "floating-model",
+                f"model.id {model_id!r} is a floating alias, not a pinned snapshot "
+                f"(add a date like -20250929 or a digest){note}",
+                rel,
+                doc.line_of(("model", "id")),
+                warning=self.policy.floating_model != "error",
+            )
+
+    def check_parent(self, rel: str, doc: Document, model: str, stem: str) -> None:
+        data = doc.data
+        own = parse_version(stem)
+        parent = data.get("parent")
+        if parent is None:
+            lower = [v for v in self.reg.versions(model) if own and parse_version(v) and parse_version(v) < own]  # type: ignore[operator]
+            if lower:
+                self.add(
+                    "parent",
+                    f"parent is required: {model} already has {lower[-1]} (only a model's first version has none)",
+                    rel,
+                    doc.line_of(()),
+                )
+            return
+        line = doc.line_of(("parent",))
+        parent_v = parse_version(parent)
+        if own and parent_v and parent_v >= own:
+            self.add("parent", f"parent {parent} is not lower than {stem}", rel, line)
+        parent_rel = f"{MODELS}/{model}/{parent}.yaml"
+        if not (self.reg.root / parent_rel).is_file():
+            self.add("parent", f"parent {model}@{parent} does not exist ({parent_rel})", rel, line)
+        elif self.parse(parent_rel).doc is None:
+            self.add("parent", f"parent {model}@{parent} cannot be parsed", rel, line)
+        changes = data.get("changes") or {}
+        for key in ("summary", "reason"):
+            if isinstance(changes.get(key), str) and not changes[key].strip():
+                self.add("changes", f"changes.{key} is empty: say what changed and why", rel, doc.line_of(("changes", key)))
+
+    def check_tools(self, rel: str, doc: Document) -> None:
+        seen: dict[str, int] = {}
+        for i, tool in enumerate(doc.data.get("tools") or ()):
+            name = tool["name"]
+            if name in seen:
+                self.add("tools", f"tools[{i}]: duplicate tool name {name!r} (also tools[{seen[name]}])", rel, doc.line_of(("tools", i, "name")))
+            seen.setdefault(name, i)
+            for p in json_schema_problems(tool["input_schema"]):
+                path = ("tools", i, "input_schema", *p.path)
+                self.add("tools", f"{dotted(path)}: not a valid JSON Schema: {p.message}", rel, doc.line_of(path))
+
+    # --- eval files ------------------------------------------------------------
+
+    def check_eval(self, rel: str, model: str, version: str, suite: str) -> None:
+        parsed = self.parse(rel)
+        if not self.schema("eval", rel, parsed):
+            return
+        doc = parsed.doc
+        assert doc is not None
+        data = doc.data
+        for key, expected in (("model", model), ("version", version), ("suite", suite)):
+            if data[key] != expected:
+                self.add("path-mismatch", f"{key} {data[key]!r} does not match its path ({rel})", rel, doc.line_of((key,)))
+        version_rel = f"{MODELS}/{model}/{version}.yaml"
+        actual = self.version_digest(model, version)
+        if actual is None:
+            if not (self.reg.root / version_rel).is_file():
+                self.add("eval-orphan", f"no version file {version_rel} for this eval", rel, doc.line_of(()))
+            return
+        if data["config_digest"] != actual:
+            self.add(
+                "eval-digest",
+                f"config_digest {short(data['config_digest'])} is not the digest of {model}@{version} "
+                f"({short(actual)}): this eval is about another config",
+                rel,
+                doc.line_of(("config_digest",)),
+            )
+
+    # --- stage state files -------------------------------------------------------
+
+    def check_stages(self, rel: str, model: str) -> None:
+        parsed = self.parse(rel)
+        if not self.schema("stages", rel, parsed):
+            return
+        doc = parsed.doc
+        assert doc is not None
+        data = doc.data
+        if data["model"] != model:
+            self.add("path-mismatch", f"model {data['model']!r} does not match its file name", rel, doc.line_of(("model",)))
+        for stage, entry in (data.get("stages") or {}).items():
+            line = doc.line_of(("stages", stage))
+            if stage not in self.policy.stages:
+                self.add("stage-state", f"stage {stage!r} is not in policy's stages", rel, line)
+            if entry is None:
+                continue
+            for label, item in (("version", entry), ("canary", entry.get("canary"))):
+                if not item:
+                    continue
+                actual = self.version_digest(model, item["version"])
+                if actual is None:
+                    self.add("stage-state", f"{stage} {label} {model}@{item['version']} is not registered", rel, line)
+                elif item["digest"] != actual:
+                    self.add("stage-state", f"{stage} {label} digest does not match {model}@{item['version']}", rel, line)
+        for i, version in enumerate(data.get("archived") or ()):
+            if not (self.reg.version_path(model, version)).is_file():
+                self.add("stage-state", f"archived version {model}@{version} does not exist", rel, doc.line_of(("archived", i)))
+
+    # --- whole-registry rules ------------------------------------------------------
+
+    def check_case_collisions(self) -> None:
+        folder = self.reg.root / MODELS
+        if not folder.is_dir():
+            return
+        seen: dict[str, str] = {}
+        for p in sorted(folder.iterdir()):
+            other = seen.setdefault(p.name.lower(), p.name)
+            if other != p.name:
+                self.add(
+                    "naming",
+                    f"model folder {p.name!r} differs from {other!r} only in case (they collide on macOS and Windows)",
+                    f"{MODELS}/{p.name}",
+                )
+
+    def check_immutable(self) -> None:
+        """A version file HEAD has is registered: its bytes never change again."""
+        git = self.reg.git
+        if git is None or not git.has_head():
+            return
+        scope = [f"{self.reg.git_prefix}{MODELS}/"]
+        registered = git.tree_blobs("HEAD", scope)
+        top = git.toplevel
+        assert top is not None
+        seen: set[str] = set()
+        for cached, where in ((True, "in the index"), (False, "in the work tree")):
+            for status, path in git.changed_paths("HEAD", scope, cached=cached):
+                if path not in registered or path in seen or status == "A":
+                    continue
+                seen.add(path)
+                what = "deleted" if status == "D" else "changed"
+                rel = PurePosixPath(path).relative_to(self.reg.git_prefix or ".").as_posix() if self.reg.git_prefix else path
+                self.add(
+                    "immutable",
+                    f"registered version file {what} {where}: versions are immutable once committed; "
+                    f"restore it (`git checkout HEAD -- {path}`) and make a new version with `modelreg new`",
+                    rel,
+                )
+
+
+def _inside(value: str) -> bool:
+    p = PurePosixPath(value)
+    return bool(value) and not p.is_absolute() and ".." not in p.parts and "\\" not in value
+
+
+def _get(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def run_check(reg: Registry, paths: Sequence[Path] | None = None) -> Report:
+    """Check the registry's files (all of them when PATHS is None)."""
+    return Checker(reg).run(paths)

@@ -1,0 +1,118 @@
+"""Adapter: the only module that runs git. One process per question, parsed on NUL.
+
+Git failures become one sentence of advice (GitError, exit 3). Every call gets
+its own environment (`env=`); os.environ is never changed, and the variables
+that would point git at another repository are dropped, as pre-commit's
+`no_git_env()` does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+
+from modelreg.errors import GitError
+
+# Variables that make git act on another repository than the one we name.
+_REPO_VARS = {
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+}
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a git call: the user's, less repo-pointing variables, plus EXTRA."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+    env.setdefault("LC_ALL", "C")  # messages we parse are in English
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _advice(stderr: str) -> str:
+    text = stderr.strip()
+    if "detected dubious ownership" in text:
+        return (
+            "git refuses this repository because another user owns it; if you trust it, run "
+            "`git config --global --add safe.directory <path>`"
+        )
+    if "not a git repository" in text:
+        return "not inside a git repository (run `git init`, or `modelreg init`)"
+    first = next((line for line in text.splitlines() if line.strip()), "git failed")
+    return first.removeprefix("fatal: ").removeprefix("error: ")
+
+
+class Git:
+    """Runs git in one directory."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = Path(cwd)
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.cwd,
+                input=input,
+                capture_output=True,
+                env=git_env(env),
+            )
+        except FileNotFoundError as e:
+            raise GitError("git is not installed or not on PATH") from e
+        if check and proc.returncode != 0:
+            raise GitError(f"git {args[0]}: {_advice(proc.stderr.decode('utf-8', 'replace'))}")
+        return proc
+
+    def out(self, *args: str, **kw: object) -> str:
+        return self.run(*args, **kw).stdout.decode("utf-8", "replace")  # type: ignore[arg-type]
+
+    @cached_property
+    def toplevel(self) -> Path | None:
+        """The work tree's top, or None when CWD is not in a git work tree."""
+        proc = self.run("rev-parse", "--show-toplevel", check=False)
+        if proc.returncode != 0:
+            if b"dubious ownership" in proc.stderr:
+                raise GitError(_advice(proc.stderr.decode("utf-8", "replace")))
+            return None
+        return Path(proc.stdout.decode().strip())
+
+    def has_head(self) -> bool:
+        return self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
+
+    def tree_blobs(self, rev: str, paths: Sequence[str]) -> dict[str, str]:
+        """{path: blob id} of every file under PATHS at REV (paths relative to the top)."""
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths).stdout
+        blobs: dict[str, str] = {}
+        for entry in out.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition(b"\t")
+            _mode, kind, oid = meta.split(b" ")
+            if kind == b"blob":
+                blobs[path.decode("utf-8", "surrogateescape")] = oid.decode()
+        return blobs
+
+    def changed_paths(self, rev: str, paths: Sequence[str], *, cached: bool) -> Iterator[tuple[str, str]]:
+        """(status letter, path) for each path differing between REV and the index or work tree."""
+        args = ["diff", "--no-ext-diff", "--no-renames", "--name-status", "-z"]
+        if cached:
+            args.append("--cached")
+        out = self.run(*args, rev, "--", *paths).stdout.split(b"\0")
+        for status, path in zip(out[0::2], out[1::2]):
+            if status:
+                yield status.decode(), path.decode("utf-8", "surrogateescape")

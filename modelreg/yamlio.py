@@ -1,0 +1,405 @@
+"""Adapter: the only ruamel.yaml importer. Strict fast loads, line lookup, safe writes.
+
+Loading never constructs Python objects from tags: the C parser (libyaml in
+ruamel.yaml.clib) turns the text into events, and this module builds plain
+JSON data from them itself, refusing everything DESIGN 2.1 forbids (several
+documents, directives, explicit tags, anchors and aliases, merge keys,
+duplicate or non-string keys, non-finite numbers, integers without an exact
+JSON form, nesting deeper than MAX_DEPTH). Plain scalars are resolved with the
+YAML 1.2 core schema except that timestamps stay strings, so a date never
+becomes a datetime and digests stay stable. Because aliases are refused at the
+event level, an alias bomb is rejected before anything is expanded.
+
+Every violation is a (line, column, message) with 1-based lines; the builder
+keeps going after a violation that does not stop parsing, so one pass reports
+them all.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from collections.abc import Iterator
+
+from modelreg.core.digest import MAX_SAFE_INTEGER
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_PROBLEMS = 20  # per file: an alias bomb should not print a screenful per alias
+# Bidirectional overrides and isolates can make text read differently from
+# what it is (Trojan Source); a registry file has no use for them.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+_NULL = re.compile(r"(?:~|null|Null|NULL|)\Z")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_INT_OCT = re.compile(r"0o[0-7]+\Z")
+_INT_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_NONFINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    line: int
+    column: int
+    message: str
+
+
+class StrictYamlError(ValueError):
+    """The text is not strict registry YAML; `problems` lists every violation found."""
+
+    def __init__(self, problems: list[YamlProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        first = self.problems[0]
+        super().__init__(f"{first.line}: {first.message}")
+
+
+@dataclass
+class Document:
+    """Parsed data plus the line each node starts on, keyed by its path."""
+
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int:
+        """The line of PATH, or of its nearest ancestor the document has."""
+        path = tuple(path)
+        while path:
+            line = self.lines.get(path)
+            if line is not None:
+                return line
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+def _c_events(text: str) -> Iterator[Any]:
+    try:
+        from ruamel.yaml.cyaml import CParser
+    except ImportError:  # pragma: no cover - only without the C extension
+        yield from _pure_events(text)
+        return
+    parser = CParser(text)
+    try:
+        while True:
+            event = parser.get_event()
+            yield event
+            if type(event).__name__ == "StreamEndEvent":
+                return
+    finally:
+        parser.dispose()
+
+
+def _pure_events(text: str) -> Iterator[Any]:
+    from ruamel.yaml import YAML
+
+    return iter(YAML(typ="safe", pure=True).parse(text))
+
+
+def _line_at(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def decode(raw: bytes) -> str:
+    """Strict UTF-8 (an optional BOM is dropped), within the size cap."""
+    if len(raw) > MAX_BYTES:
+        raise StrictYamlError(
+            [YamlProblem(1, 1, f"file is {len(raw)} bytes, over the {MAX_BYTES}-byte limit")]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise StrictYamlError(
+            [YamlProblem(line, column, f"invalid UTF-8 byte 0x{raw[e.start]:02x}")]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def loads(raw: bytes | str) -> Document:
+    """Parse one strict registry YAML document; raise StrictYamlError listing every violation."""
+    text = decode(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    builder = _Builder(text, _c_events(text))
+    try:
+        return builder.build()
+    except StrictYamlError:
+        if not builder.syntax_error:
+            raise
+    # libyaml implements YAML 1.1 syntax and refuses some valid 1.2 text, such as
+    # `{at: 2026-11-21T10:00:00Z}` (a colon inside a flow scalar). The pure-Python
+    # 1.2 parser decides those files; it is slower, so it is only the fallback.
+    return _Builder(text, _pure_events(text)).build()
+
+
+def load_file(path: Path) -> Document:
+    return loads(path.read_bytes())
+
+
+class _Fatal(Exception):
+    """Stop building: the rest of the event stream cannot be trusted."""
+
+
+class _Builder:
+    def __init__(self, text: str, events: Iterator[Any]) -> None:
+        self.text = text
+        self.events = events
+        self.syntax_error = False  # the parser, not a strictness rule, refused the text
+        self.problems: list[YamlProblem] = []
+        self.lines: dict[Path_, int] = {}
+
+    def problem(self, event: Any, message: str) -> None:
+        mark = event.start_mark
+        self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, message))
+
+    def next_event(self) -> Any:
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        self.syntax_error = True  # unless the next line returns
+        try:
+            event = next(self.events)
+            self.syntax_error = False
+            return event
+        except MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            message = e.problem or e.context or "invalid YAML"
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            self.problems.append(YamlProblem(line, column, f"invalid YAML: {message}"))
+        except YAMLError as e:  # ReaderError: a character YAML does not allow
+            position = getattr(e, "position", None)
+            line, column = _line_at(self.text, position) if isinstance(position, int) else (1, 1)
+            reason = getattr(e, "reason", None) or str(e).splitlines()[0]
+            self.problems.append(YamlProblem(line, column, f"invalid YAML: {reason}"))
+        raise _Fatal
+
+    def build(self) -> Document:
+        data: Any = None
+        try:
+            self.next_event()  # StreamStart
+            event = self.next_event()
+            name = type(event).__name__
+            if name == "StreamEndEvent":
+                self.problems.append(YamlProblem(1, 1, "empty file: expected one YAML document"))
+                raise _Fatal
+            self.check_document_start(event)
+            data = self.node(self.next_event(), (), 0)
+            self.next_event()  # DocumentEnd
+            event = self.next_event()
+            if type(event).__name__ == "DocumentStartEvent":
+                self.problem(event, "several YAML documents in one file: expected exactly one")
+        except _Fatal:
+            pass
+        if self.problems:
+            raise StrictYamlError(self.problems[:MAX_PROBLEMS])
+        return Document(data, self.lines)
+
+    def check_document_start(self, event: Any) -> None:
+        if event.version:
+            self.problem(event, "%YAML directive is not allowed")
+        if event.tags:
+            self.problem(event, "%TAG directive is not allowed")
+
+    def check_node(self, event: Any) -> None:
+        if event.anchor:
+            self.problem(event, f"anchor &{event.anchor} is not allowed (no anchors or aliases)")
+        if event.tag:
+            tag = event.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(event, f"explicit tag {tag} is not allowed")
+
+    def node(self, event: Any, path: Path_, depth: int) -> Any:
+        kind = type(event).__name__
+        self.lines[path] = event.start_mark.line + 1
+        if depth > MAX_DEPTH:
+            self.problem(event, f"nesting deeper than {MAX_DEPTH} levels")
+            raise _Fatal
+        if kind == "AliasEvent":
+            self.problem(event, f"alias *{event.anchor} is not allowed (no anchors or aliases)")
+            return None
+        self.check_node(event)
+        if kind == "ScalarEvent":
+            return self.scalar(event)
+        if kind == "SequenceStartEvent":
+            items = []
+            while True:
+                child = self.next_event()
+                if type(child).__name__ == "SequenceEndEvent":
+                    return items
+                items.append(self.node(child, (*path, len(items)), depth + 1))
+        if kind == "MappingStartEvent":
+            return self.mapping(path, depth)
+        self.problem(event, f"unexpected YAML event {kind}")  # pragma: no cover
+        raise _Fatal  # pragma: no cover
+
+    def mapping(self, path: Path_, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        while True:
+            key_event = self.next_event()
+            kind = type(key_event).__name__
+            if kind == "MappingEndEvent":
+                return out
+            key: Any = None
+            if kind == "ScalarEvent":
+                self.check_node(key_event)
+                key = self.scalar(key_event)
+                if key == "<<" and not key_event.style:
+                    self.problem(key_event, "merge key << is not allowed")
+                    key = None
+                elif not isinstance(key, str):
+                    self.problem(
+                        key_event,
+                        f"mapping key {key_event.value!r} is not a string; quote it",
+                    )
+                    key = None
+                elif key in out:
+                    first = self.lines.get((*path, key))
+                    self.problem(key_event, f"duplicate key {key!r} (first on line {first})")
+                    key = None
+            elif kind == "AliasEvent":
+                self.problem(key_event, f"alias *{key_event.anchor} is not allowed (no anchors or aliases)")
+            else:
+                self.problem(key_event, "mapping key is not a string (complex keys are not allowed)")
+                self.node(key_event, (*path, "?"), depth + 1)
+            child_path = (*path, key) if key is not None else (*path, "?")
+            if key is not None:
+                self.lines[child_path] = key_event.start_mark.line + 1
+            value = self.node(self.next_event(), child_path, depth + 1)
+            # the key's line is the useful one for messages about this entry
+            if key is not None:
+                self.lines[child_path] = key_event.start_mark.line + 1
+                out[key] = value
+
+    def scalar(self, event: Any) -> Any:
+        value: str = event.value
+        if _BIDI_CONTROLS.search(value):
+            self.problem(event, "text holds a bidirectional control character (U+202A-202E, U+2066-2069)")
+        if event.style:  # quoted or block scalar: always a string
+            return value
+        if _NULL.match(value):
+            return None
+        if value in _BOOL:
+            return _BOOL[value]
+        if _INT.match(value):
+            digits = value.lstrip("+-")
+            if len(digits) > 1 and digits.startswith("0"):
+                self.problem(event, f"ambiguous number {value}: YAML 1.1 reads it as octal; write it without leading zeros or quote it")
+                return value
+            if len(digits) > 20:
+                self.problem(event, f"integer {value[:24]}... is too large")
+                return None
+            number = int(value)
+            if abs(number) > MAX_SAFE_INTEGER:
+                self.problem(event, f"integer {value} is beyond 2^53-1 and has no exact JSON form; quote it")
+            return number
+        if _INT_OCT.match(value):
+            return int(value[2:], 8) if len(value) < 22 else self.too_large(event, value)
+        if _INT_HEX.match(value):
+            return int(value[2:], 16) if len(value) < 18 else self.too_large(event, value)
+        if _NONFINITE.match(value):
+            self.problem(event, f"non-finite number {value} is not allowed")
+            return None
+        if _FLOAT.match(value):
+            number = float(value)
+            if not math.isfinite(number):
+                self.problem(event, f"number {value} overflows to infinity")
+                return None
+            return number
+        return value
+
+    def too_large(self, event: Any, value: str) -> None:
+        self.problem(event, f"integer {value[:24]} is too large")
+        return None
+
+
+# --- writing ------------------------------------------------------------------
+
+# Strings another YAML parser (YAML 1.1, e.g. PyYAML) would read as something
+# else: booleans, nulls, numbers (sexagesimal 22:22 included), timestamps,
+# merge and value keys. modelreg quotes them, so what it writes reads back as
+# the same string everywhere.
+_AMBIGUOUS = re.compile(
+    r"""(?x)
+    (?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE
+      |on|On|ON|off|Off|OFF|null|Null|NULL|~|<<|=)\Z
+    | [-+]?(?:0b[0-1_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])*)\Z
+    | [-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?\Z
+    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*\Z
+    | [-+]?[0-9]+[eE][-+]?[0-9]+\Z
+    | [-+]?\.(?:inf|Inf|INF)\Z | \.(?:nan|NaN|NAN)\Z
+    | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}
+    """
+)
+
+
+def _yaml_rt() -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    class _Representer(RoundTripRepresenter):
+        pass
+
+    def represent_str(rep: Any, data: str) -> Any:
+        if _AMBIGUOUS.match(data) or data == "":
+            return rep.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+        if "\n" in data:
+            return rep.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+        return rep.represent_str(data)
+
+    def represent_float(rep: Any, data: float) -> Any:
+        if not math.isfinite(data):
+            raise ValueError(f"non-finite number {data!r} cannot be written")
+        text = repr(data)
+        mantissa, e, exponent = text.partition("e")
+        if e and "." not in mantissa:  # YAML 1.1 needs a dot: 2e-05 would read as a string
+            text = f"{mantissa}.0e{exponent}"
+        return rep.represent_scalar("tag:yaml.org,2002:float", text)
+
+    _Representer.add_representer(str, represent_str)
+    _Representer.add_representer(float, represent_float)
+    yaml = YAML(typ="rt")
+    yaml.Representer = _Representer
+    yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def roundtrip_load(text: str) -> Any:
+    """Load with comments and layout kept, for edits a person will review (`new`)."""
+    return _yaml_rt().load(text)
+
+
+def dumps(data: Any) -> str:
+    """Serialize DATA (plain or round-trip loaded) as block YAML, ambiguous strings quoted."""
+    import io
+
+    buf = io.StringIO()
+    _yaml_rt().dump(data, buf)
+    return buf.getvalue()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write TEXT to PATH through a temp file and os.replace: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
