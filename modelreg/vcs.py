@@ -112,7 +112,8 @@ class Git:
         args = ["diff", "--no-ext-diff", "--no-renames", "--name-status", "-z"]
         if cached:
             args.append("--cached")
-        out = self.run(*args, rev, "--", *paths).stdout.split(b"\0")
+        top = [f":(top,literal){p}" for p in paths]  # PATHS are relative to the top, not to cwd
+        out = self.run(*args, rev, "--", *top).stdout.split(b"\0")
         for status, path in zip(out[0::2], out[1::2]):
             if status:
                 yield status.decode(), path.decode("utf-8", "surrogateescape")

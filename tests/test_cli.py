@@ -1,0 +1,159 @@
+"""The CLI contract: help everywhere, the error funnel, exit codes, global options, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import venv_bin
+
+
+def _walk_commands():  # type: ignore[no-untyped-def]
+    import typer
+
+    from modelreg.cli.app import app
+
+    root = typer.main.get_command(app)
+    yield "modelreg", root
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        yield f"modelreg {name}", command
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            yield f"modelreg {name} {sub_name}", sub
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    missing = []
+    for name, command in _walk_commands():
+        if not (command.help or "").strip():
+            missing.append(name)
+        for param in command.params:
+            if param.param_type_name == "option" and not (param.help or "").strip():
+                missing.append(f"{name} {param.opts[0]}")
+            if param.param_type_name == "argument" and not (getattr(param, "help", "") or "").strip():
+                missing.append(f"{name} {param.name}")
+    assert missing == []
+
+
+@pytest.mark.parametrize("command", ["init", "new", "list", "show", "status", "check"])
+def test_command_help(cli, command: str) -> None:
+    result = cli(command, "--help")
+    assert result.code == 0
+    assert "Usage: modelreg " + command in result.out
+    assert result.err == ""
+
+
+def test_no_arguments_shows_help(cli) -> None:
+    result = cli()
+    assert result.code in (0, 2)
+    assert "Usage: modelreg" in result.out + result.err
+    assert "check" in result.out + result.err
+
+
+def test_version(cli) -> None:
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.code == 0
+    assert result.out.strip() == f"modelreg {version('modelreg')}"
+
+
+def test_unknown_command_is_one_line_exit_2(cli, example: Path) -> None:
+    result = cli("--repo", str(example), "frobnicate")
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and result.err.startswith("error: ")
+    assert result.out == ""
+
+
+def test_missing_argument_is_exit_2(cli, example: Path) -> None:
+    result = cli("--repo", str(example), "show")
+    assert result.code == 2
+    assert result.err.startswith("error: ") and "'ref'" in result.err.lower()
+
+
+def test_usage_error_as_json(cli, example: Path) -> None:
+    result = cli("--repo", str(example), "--json", "show", "nosuchmodel@1.0.0")
+    assert result.code == 2
+    assert result.out == ""
+    err = json.loads(result.err)
+    assert err["error"]["rule"] == "not-found"
+    assert "unknown model 'nosuchmodel'" in err["error"]["message"]
+    assert set(err["error"]) == {"rule", "message", "file", "line"}
+
+
+def test_bad_ref_is_exit_2(cli, example: Path) -> None:
+    for ref in ("summarizer", "summarizer@1.2", "Summarizer@1.0.0", "summarizer@qa"):
+        result = cli("--repo", str(example), "show", ref)
+        assert result.code == 2, ref
+        assert result.err.startswith("error: bad ref"), result.err
+
+
+def test_global_options_may_follow_the_command(cli, example: Path) -> None:
+    before = cli("--repo", str(example), "--json", "status")
+    after = cli("status", "--json", "--repo", str(example))
+    assert before.code == after.code == 0
+    assert before.json() == after.json()
+
+
+def test_internal_error_is_one_line_exit_3(cli, example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import modelreg.services.query as query
+
+    def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(query, "status", boom)
+    result = cli("--repo", str(example), "status")
+    assert result.code == 3
+    assert result.err.strip() == (
+        "error: internal error: RuntimeError: something broke (set MODELREG_TRACEBACK=1 for the traceback)"
+    )
+    monkeypatch.setenv("MODELREG_TRACEBACK", "1")
+    result = cli("--repo", str(example), "status")
+    assert result.code == 3
+    assert "Traceback (most recent call last)" in result.err
+
+
+def test_bad_registry_file_in_read_command_is_exit_2_with_file_and_line(cli, example: Path) -> None:
+    path = example / "models/summarizer/1.1.0.yaml"
+    path.write_text(path.read_text() + "kind: again\n")
+    result = cli("--repo", str(example), "show", "summarizer@1.1.0")
+    assert result.code == 2
+    assert result.err.strip().endswith("models/summarizer/1.1.0.yaml:19: duplicate key 'kind' (first on line 4)")
+
+
+def test_console_script_runs_and_pipes_plain_text(example: Path) -> None:
+    proc = subprocess.run(
+        [str(venv_bin() / "modelreg"), "--repo", str(example), "list", "summarizer"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["MODEL", "VERSION", "KIND", "DIGEST", "LIFECYCLE", "CREATED"]
+    assert [ln.split()[1] for ln in lines[1:]] == ["1.0.0", "1.1.0"]
+    assert "\x1b[" not in proc.stdout  # no color codes when piped
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys; from modelreg.cli import main; rc = main(['--help']);"
+        "heavy = [m for m in ('rich', 'jsonschema', 'ruamel.yaml', 'fastjsonschema', 'git') if m in sys.modules];"
+        "print(repr(heavy), file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_piped_json_is_one_document(example: Path) -> None:
+    proc = subprocess.run(
+        [str(venv_bin() / "modelreg"), "--repo", str(example), "--json", "list"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)  # raises if there were two documents or stray text
+    assert len(data["versions"]) == 5
