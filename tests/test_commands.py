@@ -1,0 +1,186 @@
+"""init, new, list, show, status: what a user sees and the files they leave behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from conftest import commit_all, git, write
+
+STATE = """\
+schema: modelreg/stages/v1
+model: summarizer
+stages:
+  production:
+    version: 1.0.0
+    digest: {d10}
+    previous: null
+    since: 2026-11-21T10:05:00Z
+    canary: {{version: 1.1.0, digest: {d11}, weight: 5, since: 2026-11-22T08:00:00Z}}
+  staging: {{version: 1.1.0, digest: {d11}, previous: 1.0.0, since: 2026-11-21T09:00:00Z}}
+archived: []
+"""
+
+
+def _digest(cli, root: Path, ref: str) -> str:  # type: ignore[no-untyped-def]
+    return cli("--repo", str(root), "--json", "show", ref).json()["digest"]  # type: ignore[no-any-return]
+
+
+def _with_state(cli, root: Path) -> None:  # type: ignore[no-untyped-def]
+    d10, d11 = _digest(cli, root, "summarizer@1.0.0"), _digest(cli, root, "summarizer@1.1.0")
+    write(root / "stages/summarizer.yaml", STATE.format(d10=d10, d11=d11))
+
+
+def test_init_creates_a_registry_that_checks_clean(cli, tmp_path: Path) -> None:
+    target = tmp_path / "reg"
+    result = cli("init", str(target))
+    assert result.code == 0, result.err
+    assert "initialized a git repository" in result.out
+    for name in ("modelreg.yaml", ".modelreg/allowed_signers", ".modelreg/revoked_keys", ".pre-commit-config.yaml", ".github/workflows/modelreg.yml"):
+        assert (target / name).is_file(), name
+    assert (target / ".git").is_dir()
+    hooks = yaml.safe_load((target / ".pre-commit-config.yaml").read_text())
+    assert hooks["repos"][0]["hooks"][0]["id"] == "modelreg-check"
+    assert cli("--repo", str(target), "check").code == 0
+    status = cli("--repo", str(target), "--json", "status")
+    assert status.json() == {"models": {}}
+
+
+def test_init_refuses_an_existing_registry(cli, example: Path) -> None:
+    before = (example / "modelreg.yaml").read_text()
+    result = cli("init", str(example))
+    assert result.code == 2
+    assert "already a registry" in result.err
+    assert (example / "modelreg.yaml").read_text() == before
+
+
+def test_init_in_a_monorepo_keeps_existing_hooks(cli, tmp_path: Path) -> None:
+    repo = tmp_path / "mono"
+    write(repo / ".pre-commit-config.yaml", "repos: []\n")
+    git(repo, "init", "-q")
+    result = cli("init", str(repo / "ml" / "registry"))
+    assert result.code == 0
+    assert "initialized a git repository" not in result.out
+    assert (repo / ".pre-commit-config.yaml").read_text() == "repos: []\n"
+    assert "kept your .pre-commit-config.yaml" in result.out
+    assert "entry: modelreg --repo ml/registry check" in result.out
+    workflow = (repo / ".github/workflows/modelreg.yml").read_text()
+    assert "modelreg --repo ml/registry check --all" in workflow
+
+
+def test_new_scaffolds_from_the_latest_version(cli, example: Path) -> None:
+    result = cli("--repo", str(example), "new", "summarizer")
+    assert result.code == 0, result.err
+    path = example / "models/summarizer/1.2.0.yaml"
+    data = yaml.safe_load(path.read_text())
+    assert data["version"] == "1.2.0" and data["parent"] == "1.1.0"
+    assert data["system_prompt"].startswith("Summarize in 2-3 sentences. Focus on actionable insights.")
+    assert data["author"] == "test@example.com"
+    # the changes block is left for a person, and check refuses it until filled in
+    check = cli("--repo", str(example), "check")
+    assert check.code == 1
+    assert "1.2.0.yaml:16: changes.summary: must not be empty" in check.out
+    assert "1.2.0.yaml:17: changes.reason: must not be empty" in check.out
+    path.write_text(path.read_text().replace("summary: ''", "summary: Terser.").replace("reason: ''", "reason: Feedback."))
+    assert cli("--repo", str(example), "check").code == 0
+
+
+def test_new_keeps_the_parents_comments_and_layout(cli, example: Path) -> None:
+    text = (example / "models/summarizer/1.0.0.yaml").read_text().replace("name: summarizer", "name: notes")
+    text = "# owned by the support team\n" + text.replace("temperature: 0.3", "temperature: 0.3   # lower is steadier")
+    write(example / "models/notes/1.0.0.yaml", text)
+    result = cli("--repo", str(example), "new", "notes", "--bump", "patch")
+    assert result.code == 0, result.err
+    out = (example / "models/notes/1.0.1.yaml").read_text()
+    assert out.startswith("# owned by the support team\n")
+    assert "temperature: 0.3   # lower is steadier" in out
+    assert yaml.safe_load(out)["parent"] == "1.0.0"
+
+
+def test_new_options(cli, example: Path) -> None:
+    assert cli("--repo", str(example), "new", "summarizer", "--from", "1.0.0", "--bump", "major").code == 0
+    assert (example / "models/summarizer/2.0.0.yaml").is_file()
+    again = cli("--repo", str(example), "new", "summarizer", "--from", "1.0.0", "--bump", "major")
+    assert again.code == 1 and "already exists" in again.err
+    assert cli("--repo", str(example), "new", "summarizer", "--from", "7.0.0").code == 2
+    assert cli("--repo", str(example), "new", "summarizer", "--bump", "huge").code == 2
+    assert cli("--repo", str(example), "new", "Bad_Name").code == 2
+    assert cli("--repo", str(example), "new", "summarizer", "--kind", "fine-tuned").code == 0
+    data = yaml.safe_load((example / "models/summarizer/2.1.0.yaml").read_text())
+    assert data["kind"] == "fine-tuned" and data["parent"] == "2.0.0"
+
+
+def test_new_first_version_of_a_new_model(cli, example: Path) -> None:
+    result = cli("--repo", str(example), "new", "router", "--kind", "fine-tuned")
+    assert result.code == 0
+    data = yaml.safe_load((example / "models/router/1.0.0.yaml").read_text())
+    assert "parent" not in data and data["training"]["data_version"] == ""
+    check = cli("--repo", str(example), "--json", "check", "models/router/1.0.0.yaml", cwd=example)
+    messages = {p["message"] for p in check.json()["problems"]}
+    assert "model.id: must not be empty" in messages
+    assert "training.data_version: must not be empty" in messages
+
+
+def test_list_shows_lifecycle(cli, example: Path) -> None:
+    _with_state(cli, example)
+    (example / "stages/summarizer.yaml").write_text(
+        (example / "stages/summarizer.yaml").read_text().replace("archived: []", "archived: []")
+    )
+    data = cli("--repo", str(example), "--json", "list", "summarizer").json()
+    by_version = {v["version"]: v for v in data["versions"]}
+    assert by_version["1.0.0"]["stages"] == ["production"]
+    assert by_version["1.1.0"]["stages"] == ["production (canary 5%)", "staging"]
+    text = cli("--repo", str(example), "list").out
+    assert "production (canary 5%), staging" in text
+
+
+def test_show_json_shape_and_stage_refs(cli, example: Path) -> None:
+    _with_state(cli, example)
+    shown = cli("--repo", str(example), "--json", "show", "summarizer@production").json()
+    assert set(shown) == {"model", "version", "kind", "digest", "config", "stages", "archived", "evals"}
+    assert shown["version"] == "1.0.0" and shown["stages"] == ["production"]
+    assert shown["archived"] is False
+    assert set(shown["evals"]) == {"smoke", "regression"}
+    assert shown["config"]["params"] == {"temperature": 0.3, "max_tokens": 256}
+    assert shown["digest"].startswith("sha256:") and len(shown["digest"]) == 71
+    # the digest is the one every eval of that version carries
+    assert all(e["config_digest"] == shown["digest"] for e in shown["evals"].values())
+    text = cli("--repo", str(example), "show", "summarizer@1.1.0").out
+    assert "summarizer@1.1.0  prompt-config  sha256:" in text
+    assert "lifecycle: production (canary 5%), staging" in text
+
+
+def test_status_json_shape(cli, example: Path) -> None:
+    data = cli("--repo", str(example), "--json", "status").json()
+    assert data == {
+        "models": {
+            m: {"development": None, "staging": None, "production": None}
+            for m in ("assistant", "summarizer", "ticket-classifier")
+        }
+    }
+    _with_state(cli, example)
+    prod = cli("--repo", str(example), "--json", "status").json()["models"]["summarizer"]["production"]
+    assert prod["version"] == "1.0.0" and prod["previous"] is None and prod["since"] == "2026-11-21T10:05:00Z"
+    assert prod["canary"] == {"version": "1.1.0", "digest": _digest(cli, example, "summarizer@1.1.0"), "weight": 5}
+    text = cli("--repo", str(example), "status").out
+    assert "1.0.0 (canary 1.1.0 5%)" in text
+
+
+def test_status_warns_loudly_when_signing_is_off(cli, example: Path) -> None:
+    policy = example / "modelreg.yaml"
+    policy.write_text(policy.read_text().replace("required: true", "required: false"))
+    result = cli("--repo", str(example), "status")
+    assert result.code == 0
+    assert "UNSIGNED" in result.err
+
+
+def test_read_commands_work_outside_git(cli, loose_example: Path) -> None:
+    assert cli("--repo", str(loose_example), "list").code == 0
+    assert cli("--repo", str(loose_example), "status").code == 0
+    assert cli("--repo", str(loose_example), "show", "assistant@1.0.0").code == 0
+
+
+def test_registry_found_by_walking_up(cli, example: Path) -> None:
+    result = cli("--json", "show", "summarizer@1.0.0", cwd=example / "models" / "summarizer")
+    assert result.code == 0 and result.json()["version"] == "1.0.0"
