@@ -100,12 +100,25 @@ def validate(kind: str, data: Any) -> list[SchemaProblem]:
         return problems or [SchemaProblem((), str(fast_error))]
 
 
-def json_schema_problems(schema: Any) -> list[SchemaProblem]:
-    """Problems of SCHEMA as a JSON Schema 2020-12 document (for tools[].input_schema)."""
+@cache
+def _meta() -> Any:
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(Draft202012Validator.META_SCHEMA)
-    return [
-        SchemaProblem(tuple(e.absolute_path), _message(e))
-        for e in validator.iter_errors(schema)
-    ]
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+_meta_results: dict[str, list[SchemaProblem]] = {}
+
+
+def json_schema_problems(schema: Any) -> list[SchemaProblem]:
+    """Problems of SCHEMA as a JSON Schema 2020-12 document (for tools[].input_schema).
+
+    Versions of a model usually repeat the same tool schemas, so results are
+    kept per canonical text for the life of the process.
+    """
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _meta_results:
+        _meta_results[key] = [
+            SchemaProblem(tuple(e.absolute_path), _message(e)) for e in _meta().iter_errors(schema)
+        ]
+    return _meta_results[key]

@@ -21,10 +21,11 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 from modelreg.core.digest import MAX_SAFE_INTEGER
 
@@ -81,29 +82,6 @@ class Document:
         return self.lines.get((), 1)
 
 
-def _c_events(text: str) -> Iterator[Any]:
-    try:
-        from ruamel.yaml.cyaml import CParser
-    except ImportError:  # pragma: no cover - only without the C extension
-        yield from _pure_events(text)
-        return
-    parser = CParser(text)
-    try:
-        while True:
-            event = parser.get_event()
-            yield event
-            if type(event).__name__ == "StreamEndEvent":
-                return
-    finally:
-        parser.dispose()
-
-
-def _pure_events(text: str) -> Iterator[Any]:
-    from ruamel.yaml import YAML
-
-    return iter(YAML(typ="safe", pure=True).parse(text))
-
-
 def _line_at(text: str, index: int) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
@@ -130,20 +108,70 @@ def decode(raw: bytes) -> str:
 def loads(raw: bytes | str) -> Document:
     """Parse one strict registry YAML document; raise StrictYamlError listing every violation."""
     text = decode(raw.encode("utf-8") if isinstance(raw, str) else raw)
-    builder = _Builder(text, _c_events(text))
+    attempt = text
+    for _ in range(MAX_FLOW_REPAIRS):
+        builder = _Builder(attempt, _c_parser(attempt))
+        try:
+            return builder.build()
+        except StrictYamlError:
+            if builder.syntax_error is None:
+                raise
+            repaired = _quote_flow_scalar(attempt, builder.syntax_error)
+            if repaired is None:
+                break
+            attempt = repaired
+    # Whatever libyaml could not read (see _quote_flow_scalar) the pure-Python
+    # YAML 1.2 parser decides, on the original text: slower, so only the fallback.
+    return _Builder(text, _pure_parser(text)).build()
+
+
+# libyaml implements YAML 1.1 syntax, which refuses a colon inside a plain
+# scalar in flow context (`{at: 2026-11-21T10:00:00Z}`, `[s3://b/k]`), valid in
+# YAML 1.2. Such a scalar always resolves to a string under the 1.2 core schema
+# (no null, bool, int or float form contains ':'), so double-quoting it keeps
+# its value; we do that for simple one-token scalars and let libyaml go on,
+# instead of paying ~5 ms a file for the pure-Python parser.
+MAX_FLOW_REPAIRS = 16
+_FLOW_TOKEN = re.compile(r"[A-Za-z0-9._/+@=~%?&-][A-Za-z0-9:._/+@=~%?&-]*[A-Za-z0-9._/+@=~%?&-]")
+
+
+def _quote_flow_scalar(text: str, error: Any) -> str | None:
+    context = getattr(error, "context_mark", None)
+    if getattr(error, "problem", None) != "found unexpected ':'" or context is None:
+        return None
+    lines = text.split("\n")
+    line = lines[context.line]
+    start = end = context.column
+    while end < len(line) and line[end] not in ",]} \t":
+        end += 1
+    token, rest = line[start:end], line[end:].lstrip(" \t")
+    if ":" not in token or not _FLOW_TOKEN.fullmatch(token) or not rest or rest[0] not in ",]}#":
+        return None
+    lines[context.line] = f'{line[:start]}"{token}"{line[end:]}'
+    return "\n".join(lines)
+
+
+@cache
+def _yaml_classes() -> Any:
+    """ruamel's event and error classes, imported once on first use."""
+    from ruamel.yaml import error, events
+
+    return events, error
+
+
+def _c_parser(text: str) -> tuple[Callable[[], Any], Callable[[], None]]:
     try:
-        return builder.build()
-    except StrictYamlError:
-        if not builder.syntax_error:
-            raise
-    # libyaml implements YAML 1.1 syntax and refuses some valid 1.2 text, such as
-    # `{at: 2026-11-21T10:00:00Z}` (a colon inside a flow scalar). The pure-Python
-    # 1.2 parser decides those files; it is slower, so it is only the fallback.
-    return _Builder(text, _pure_events(text)).build()
+        from ruamel.yaml.cyaml import CParser
+    except ImportError:  # pragma: no cover - only without the C extension
+        return _pure_parser(text)
+    parser = CParser(text)
+    return parser.get_event, parser.dispose
 
 
-def load_file(path: Path) -> Document:
-    return loads(path.read_bytes())
+def _pure_parser(text: str) -> tuple[Callable[[], Any], Callable[[], None]]:
+    from ruamel.yaml import YAML
+
+    return iter(YAML(typ="safe", pure=True).parse(text)).__next__, lambda: None
 
 
 class _Fatal(Exception):
@@ -151,31 +179,37 @@ class _Fatal(Exception):
 
 
 class _Builder:
-    def __init__(self, text: str, events: Iterator[Any]) -> None:
+    def __init__(self, text: str, parser: tuple[Callable[[], Any], Callable[[], None]]) -> None:
         self.text = text
-        self.events = events
-        self.syntax_error = False  # the parser, not a strictness rule, refused the text
+        self.get_event, self.dispose = parser
+        self.syntax_error: Exception | None = None  # the parser's error, if it refused the text
         self.problems: list[YamlProblem] = []
         self.lines: dict[Path_, int] = {}
+        events, self.errors = _yaml_classes()
+        self.Scalar = events.ScalarEvent
+        self.MappingStart = events.MappingStartEvent
+        self.MappingEnd = events.MappingEndEvent
+        self.SequenceStart = events.SequenceStartEvent
+        self.SequenceEnd = events.SequenceEndEvent
+        self.Alias = events.AliasEvent
+        self.DocumentStart = events.DocumentStartEvent
+        self.StreamEnd = events.StreamEndEvent
 
     def problem(self, event: Any, message: str) -> None:
         mark = event.start_mark
         self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, message))
 
     def next_event(self) -> Any:
-        from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-        self.syntax_error = True  # unless the next line returns
         try:
-            event = next(self.events)
-            self.syntax_error = False
-            return event
-        except MarkedYAMLError as e:
+            return self.get_event()
+        except self.errors.MarkedYAMLError as e:
+            self.syntax_error = e
             mark = e.problem_mark or e.context_mark
             message = e.problem or e.context or "invalid YAML"
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             self.problems.append(YamlProblem(line, column, f"invalid YAML: {message}"))
-        except YAMLError as e:  # ReaderError: a character YAML does not allow
+        except self.errors.YAMLError as e:  # ReaderError: a character YAML does not allow
+            self.syntax_error = e
             position = getattr(e, "position", None)
             line, column = _line_at(self.text, position) if isinstance(position, int) else (1, 1)
             reason = getattr(e, "reason", None) or str(e).splitlines()[0]
@@ -187,27 +221,25 @@ class _Builder:
         try:
             self.next_event()  # StreamStart
             event = self.next_event()
-            name = type(event).__name__
-            if name == "StreamEndEvent":
+            if event.__class__ is self.StreamEnd:
                 self.problems.append(YamlProblem(1, 1, "empty file: expected one YAML document"))
                 raise _Fatal
-            self.check_document_start(event)
+            if event.version:
+                self.problem(event, "%YAML directive is not allowed")
+            if event.tags:
+                self.problem(event, "%TAG directive is not allowed")
             data = self.node(self.next_event(), (), 0)
             self.next_event()  # DocumentEnd
             event = self.next_event()
-            if type(event).__name__ == "DocumentStartEvent":
+            if event.__class__ is self.DocumentStart:
                 self.problem(event, "several YAML documents in one file: expected exactly one")
         except _Fatal:
             pass
+        finally:
+            self.dispose()
         if self.problems:
             raise StrictYamlError(self.problems[:MAX_PROBLEMS])
         return Document(data, self.lines)
-
-    def check_document_start(self, event: Any) -> None:
-        if event.version:
-            self.problem(event, "%YAML directive is not allowed")
-        if event.tags:
-            self.problem(event, "%TAG directive is not allowed")
 
     def check_node(self, event: Any) -> None:
         if event.anchor:
@@ -217,64 +249,61 @@ class _Builder:
             self.problem(event, f"explicit tag {tag} is not allowed")
 
     def node(self, event: Any, path: Path_, depth: int) -> Any:
-        kind = type(event).__name__
+        cls = event.__class__
         self.lines[path] = event.start_mark.line + 1
         if depth > MAX_DEPTH:
             self.problem(event, f"nesting deeper than {MAX_DEPTH} levels")
             raise _Fatal
-        if kind == "AliasEvent":
+        if cls is self.Alias:
             self.problem(event, f"alias *{event.anchor} is not allowed (no anchors or aliases)")
             return None
-        self.check_node(event)
-        if kind == "ScalarEvent":
+        if event.anchor or event.tag:
+            self.check_node(event)
+        if cls is self.Scalar:
             return self.scalar(event)
-        if kind == "SequenceStartEvent":
-            items = []
+        if cls is self.MappingStart:
+            return self.mapping(path, depth)
+        if cls is self.SequenceStart:
+            items: list[Any] = []
             while True:
                 child = self.next_event()
-                if type(child).__name__ == "SequenceEndEvent":
+                if child.__class__ is self.SequenceEnd:
                     return items
                 items.append(self.node(child, (*path, len(items)), depth + 1))
-        if kind == "MappingStartEvent":
-            return self.mapping(path, depth)
-        self.problem(event, f"unexpected YAML event {kind}")  # pragma: no cover
+        self.problem(event, f"unexpected YAML event {cls.__name__}")  # pragma: no cover
         raise _Fatal  # pragma: no cover
 
     def mapping(self, path: Path_, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         while True:
             key_event = self.next_event()
-            kind = type(key_event).__name__
-            if kind == "MappingEndEvent":
+            cls = key_event.__class__
+            if cls is self.MappingEnd:
                 return out
             key: Any = None
-            if kind == "ScalarEvent":
-                self.check_node(key_event)
-                key = self.scalar(key_event)
+            if cls is self.Scalar:
+                if key_event.anchor or key_event.tag:
+                    self.check_node(key_event)
+                key = key_event.value if key_event.style else self.scalar(key_event)
                 if key == "<<" and not key_event.style:
                     self.problem(key_event, "merge key << is not allowed")
                     key = None
                 elif not isinstance(key, str):
-                    self.problem(
-                        key_event,
-                        f"mapping key {key_event.value!r} is not a string; quote it",
-                    )
+                    self.problem(key_event, f"mapping key {key_event.value!r} is not a string; quote it")
                     key = None
                 elif key in out:
                     first = self.lines.get((*path, key))
                     self.problem(key_event, f"duplicate key {key!r} (first on line {first})")
                     key = None
-            elif kind == "AliasEvent":
+            elif cls is self.Alias:
                 self.problem(key_event, f"alias *{key_event.anchor} is not allowed (no anchors or aliases)")
             else:
                 self.problem(key_event, "mapping key is not a string (complex keys are not allowed)")
                 self.node(key_event, (*path, "?"), depth + 1)
             child_path = (*path, key) if key is not None else (*path, "?")
-            if key is not None:
-                self.lines[child_path] = key_event.start_mark.line + 1
             value = self.node(self.next_event(), child_path, depth + 1)
-            # the key's line is the useful one for messages about this entry
             if key is not None:
+                # the key's line is the useful one for messages about this entry
                 self.lines[child_path] = key_event.start_mark.line + 1
                 out[key] = value
 
@@ -284,6 +313,9 @@ class _Builder:
             self.problem(event, "text holds a bidirectional control character (U+202A-202E, U+2066-2069)")
         if event.style:  # quoted or block scalar: always a string
             return value
+        first = value[:1]
+        if first.isalpha() and first not in "tTfFnN":
+            return value  # fast path: an ordinary word cannot be null, bool or a number
         if _NULL.match(value):
             return None
         if value in _BOOL:
@@ -291,7 +323,11 @@ class _Builder:
         if _INT.match(value):
             digits = value.lstrip("+-")
             if len(digits) > 1 and digits.startswith("0"):
-                self.problem(event, f"ambiguous number {value}: YAML 1.1 reads it as octal; write it without leading zeros or quote it")
+                self.problem(
+                    event,
+                    f"ambiguous number {value}: YAML 1.1 reads it as octal; "
+                    "write it without leading zeros or quote it",
+                )
                 return value
             if len(digits) > 20:
                 self.problem(event, f"integer {value[:24]}... is too large")
@@ -300,10 +336,12 @@ class _Builder:
             if abs(number) > MAX_SAFE_INTEGER:
                 self.problem(event, f"integer {value} is beyond 2^53-1 and has no exact JSON form; quote it")
             return number
-        if _INT_OCT.match(value):
-            return int(value[2:], 8) if len(value) < 22 else self.too_large(event, value)
-        if _INT_HEX.match(value):
-            return int(value[2:], 16) if len(value) < 18 else self.too_large(event, value)
+        if _INT_OCT.match(value) or _INT_HEX.match(value):
+            number = int(value[2:], 8 if value[1] == "o" else 16) if len(value) < 24 else MAX_SAFE_INTEGER + 1
+            if number > MAX_SAFE_INTEGER:
+                self.problem(event, f"integer {value[:24]} is too large")
+                return None
+            return number
         if _NONFINITE.match(value):
             self.problem(event, f"non-finite number {value} is not allowed")
             return None
@@ -314,10 +352,6 @@ class _Builder:
                 return None
             return number
         return value
-
-    def too_large(self, event: Any, value: str) -> None:
-        self.problem(event, f"integer {value[:24]} is too large")
-        return None
 
 
 # --- writing ------------------------------------------------------------------

@@ -9,29 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1  # beyond this a JSON number is not exact in every language
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 class CanonicalizationError(ValueError):
     """The data has no canonical JSON form (non-finite float, huge int, odd type)."""
 
 
-def _string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        esc = _ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ch < " ":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+# json's C string encoder (ensure_ascii=False) escapes exactly what RFC 8785
+# requires: '"', '\\', \b \f \n \r \t, and other controls as lowercase \u00xx.
+_string: Callable[[str], str] = encode_basestring  # type: ignore[assignment]
 
 
 def _number(value: float) -> str:

@@ -43,6 +43,7 @@ class Checker:
         self.report = Report()
         self._parsed: dict[str, _Parsed] = {}
         self._reported: set[str] = set()  # files whose own findings are already in the report
+        self._digests: dict[str, str | None] = {}
         self.policy = Policy()
 
     # --- helpers -------------------------------------------------------------
@@ -77,24 +78,29 @@ class Checker:
         for p in problems:
             value = _get(doc.data, p.path)
             message = p.message
+            line = doc.line_of(p.path)
             if p.path in (("version",), ("parent",)) and isinstance(value, float):
                 message = version_problem(value) or message
+            elif message == "'changes' is a required property" and isinstance(doc.data, dict) and "parent" in doc.data:
+                message = "changes (summary and reason) is required with parent: say what changed and why"
+                line = doc.line_of(("parent",))
             where = p.dotted
-            self.add("schema", f"{where}: {message}" if where else message, rel, doc.line_of(p.path))
+            self.add("schema", f"{where}: {message}" if where else message, rel, line)
         return not problems
 
     def version_digest(self, model: str, version: str) -> str | None:
         """Digest of a version file, or None when it is missing or unparsable."""
         rel = f"{MODELS}/{model}/{version}.yaml"
-        if not (self.reg.root / rel).is_file():
-            return None
-        parsed = self.parse(rel)
-        if parsed.doc is None or not isinstance(parsed.data, dict):
-            return None
-        try:
-            return digest(parsed.data)
-        except CanonicalizationError:
-            return None
+        if rel not in self._digests:
+            self._digests[rel] = None
+            if (self.reg.root / rel).is_file():
+                parsed = self.parse(rel)
+                if parsed.doc is not None and isinstance(parsed.data, dict):
+                    try:
+                        self._digests[rel] = digest(parsed.data)
+                    except CanonicalizationError:
+                        pass
+        return self._digests[rel]
 
     # --- the whole run --------------------------------------------------------
 

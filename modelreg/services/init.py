@@ -59,7 +59,7 @@ repos:
         name: modelreg check
         entry: modelreg{repo_arg} check
         language: system
-        files: ^{prefix}(modelreg\\.yaml|\\.modelreg/allowed_signers|(models|evals|stages)/.*\\.ya?ml)$
+        files: ^{prefix}(modelreg\\.yaml|\\.modelreg/.+|(models|evals|stages)/.*\\.ya?ml)$
 """
 
 WORKFLOW_TEMPLATE = """\

@@ -1,0 +1,1 @@
+"""Services: one use case per module; typed args in, result dataclass out; never print."""
