@@ -243,7 +243,7 @@ def test_bad_version_is_refused_then_the_fix_is_accepted(registry: Committer) ->
     proc = registry.commit("summarizer 1.2.0")
     out = _output(proc)
     assert proc.returncode != 0, out
-    assert "models/summarizer/1.2.0.yaml:1: 'changes' is a required property [schema]" in out, out
+    assert "models/summarizer/1.2.0.yaml:5: changes (summary and reason) is required with parent" in out, out
     assert registry.head() == before
 
     # Fixed: the same commit goes through.
