@@ -99,6 +99,8 @@ REFUSED = [
     ("bidi-value", "name: abc\u202edef\n", 1, 7, "bidirectional control character"),
     ("bidi-escaped", 'name: "abc\\u202edef"\n', 1, 7, "bidirectional control character"),
     ("bidi-key", "ab\u202ec: 1\n", 1, 1, "bidirectional control character"),
+    ("bidi-quoted-key", '"ab\u202ec": 1\n', 1, 1, "bidirectional control character"),
+    ("bidi-escaped-key", 'a:\n  "ab\\u2066c": 1\n', 2, 3, "bidirectional control character"),
     ("bidi-isolate", "a: x\u2066y\u2069\n", 1, 4, "bidirectional control character"),
     ("bidi-nested", "a:\n  - ok\n  - x\u202ay\n", 3, 5, "bidirectional control character"),
     # ambiguous numbers
@@ -376,6 +378,22 @@ def test_flow_mapping_with_a_timestamp_is_valid_yaml_1_2() -> None:
 )
 def test_escapes_decode(source: str, expected: object) -> None:
     assert loads(source).data == expected
+
+
+def test_lone_surrogate_escapes_are_refused() -> None:
+    # "\ud800" decodes to a lone surrogate: no UTF-8 form, so no digest; a finding, not a crash later.
+    line, column, message = only_problem('a: 1\nb: "x\\ud800y"\n')
+    assert (line, column) == (2, 4)
+    assert message
+
+
+def test_surrogate_pair_escapes_are_refused_or_joined() -> None:
+    try:
+        data = loads('a: "\\ud83d\\ude00"\n').data
+    except StrictYamlError:
+        return
+    assert data == {"a": "\U0001f600"}
+    data["a"].encode("utf-8")
 
 
 # --- huge numbers and deep nesting --------------------------------------------------------------

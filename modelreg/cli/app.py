@@ -181,7 +181,6 @@ def show(
 ) -> int:
     """Show one version in full: config, digest, evals and where it serves."""
     from modelreg.services.query import show as show_version
-    from modelreg.yamlio import dumps
 
     g = _globals(ctx)
     result = show_version(g.registry(), ref)
@@ -193,7 +192,7 @@ def show(
     g.out.line(f"file:      {result.file}")
     g.out.line(f"lifecycle: {lifecycle}")
     g.out.line()
-    g.out.line(dumps(result.config).rstrip())
+    g.out.line(result.text.rstrip())
     if result.evals:
         g.out.line()
         rows = []

@@ -32,6 +32,7 @@ class ShowResult:
     archived: bool
     evals: dict[str, dict[str, Any]]
     file: str
+    text: str  # the file as written, comments included
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +114,7 @@ def show(reg: Registry, ref_text: str) -> ShowResult:
         archived=version in archived,
         evals=reg.evals(ref.model, version),
         file=reg.display(rec.path),
+        text=rec.path.read_text(encoding="utf-8"),
     )
 
 
