@@ -19,19 +19,23 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from generate import generate
 
 MODELREG = str(Path(sys.executable).parent / "modelreg")
 
 
-def timed(cmd: list[str], cwd: Path, runs: int, expect: int = 0, stdin: bytes | None = None) -> list[float]:
+def timed(
+    cmd: list[str], cwd: Path, runs: int, expect: int = 0, stdin: bytes | None = None
+) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, input=stdin)
         times.append(time.perf_counter() - start)
         if proc.returncode != expect:
-            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()[:500]}")
+            raise SystemExit(
+                f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()[:500]}"
+            )
     return times
 
 
@@ -51,18 +55,41 @@ def main() -> None:
         root = tmp / "registry"
         files = generate(root, args.models, args.versions)
         one = "models/model-000/1.1.0.yaml"
-        blobs = subprocess.run(["git", "ls-tree", "-r", "HEAD"], cwd=root, capture_output=True, check=True).stdout
+        blobs = subprocess.run(
+            ["git", "ls-tree", "-r", "HEAD"], cwd=root, capture_output=True, check=True
+        ).stdout
         batch = b"".join(line.split()[2] + b"\n" for line in blobs.splitlines())
         results = [
             row("`modelreg --help`", timed([MODELREG, "--help"], root, args.runs), "0.15 s"),
-            row("`python -c pass` (floor)", timed([sys.executable, "-c", "pass"], root, args.runs), ""),
-            row("`check` of one staged file", timed([MODELREG, "check", one], root, args.runs), "0.3 s"),
-            row(f"`check --all` ({files} files)", timed([MODELREG, "check", "--all"], root, args.runs), "5 s cold (large)"),
-            row("`git ls-tree -r` (floor)", timed(["git", "ls-tree", "-r", "HEAD"], root, args.runs), ""),
-            row("`git cat-file --batch` all blobs (floor)",
-                timed(["git", "cat-file", "--batch"], root, args.runs, stdin=batch), ""),
+            row(
+                "`python -c pass` (floor)",
+                timed([sys.executable, "-c", "pass"], root, args.runs),
+                "",
+            ),
+            row(
+                "`check` of one staged file",
+                timed([MODELREG, "check", one], root, args.runs),
+                "0.3 s",
+            ),
+            row(
+                f"`check --all` ({files} files)",
+                timed([MODELREG, "check", "--all"], root, args.runs),
+                "5 s cold (large)",
+            ),
+            row(
+                "`git ls-tree -r` (floor)",
+                timed(["git", "ls-tree", "-r", "HEAD"], root, args.runs),
+                "",
+            ),
+            row(
+                "`git cat-file --batch` all blobs (floor)",
+                timed(["git", "cat-file", "--batch"], root, args.runs, stdin=batch),
+                "",
+            ),
         ]
-        print(f"registry: {args.models} models x {args.versions} versions, {files} files; {args.runs} runs each\n")
+        print(
+            f"registry: {args.models} models x {args.versions} versions, {files} files; {args.runs} runs each\n"
+        )
         print("| command | median s | min s | max s | budget |")
         print("|---|---|---|---|---|")
         print("\n".join(results))

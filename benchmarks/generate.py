@@ -1,6 +1,6 @@
 """Generate a registry of MODELS x VERSIONS version files, each with two eval files, committed in git.
 
-    python benchmarks/generate.py OUT --models 100 --versions 20
+python benchmarks/generate.py OUT --models 100 --versions 20
 """
 
 from __future__ import annotations
@@ -64,11 +64,21 @@ def generate(out: Path, models: int, versions: int) -> int:
         for v in range(versions):
             version = f"1.{v}.0"
             parent = f"parent: 1.{v - 1}.0\n" if v else ""
-            changes = f"changes:\n  summary: Revision {v}.\n  reason: Benchmark history (BENCH-{m}-{v}).\n" if v else ""
+            changes = (
+                f"changes:\n  summary: Revision {v}.\n  reason: Benchmark history (BENCH-{m}-{v}).\n"
+                if v
+                else ""
+            )
             text = VERSION.format(
-                model=model, version=version, parent=parent, changes=changes,
-                temperature=round(0.1 + (v % 7) / 10, 1), max_tokens=256 + v, sentences=2 + v % 3,
-                month=1 + v % 12, day=1 + m % 28,
+                model=model,
+                version=version,
+                parent=parent,
+                changes=changes,
+                temperature=round(0.1 + (v % 7) / 10, 1),
+                max_tokens=256 + v,
+                sentences=2 + v % 3,
+                month=1 + v % 12,
+                day=1 + m % 28,
             )
             path = out / "models" / model / f"{version}.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,8 +87,17 @@ def generate(out: Path, models: int, versions: int) -> int:
             for suite in ("smoke", "regression"):
                 ev = out / "evals" / model / version / f"{suite}.yaml"
                 ev.parent.mkdir(parents=True, exist_ok=True)
-                ev.write_text(EVAL.format(model=model, version=version, digest=dg, suite=suite,
-                                          accuracy=0.85 + (v % 10) / 100, latency=800 + v, run=m * 1000 + v))
+                ev.write_text(
+                    EVAL.format(
+                        model=model,
+                        version=version,
+                        digest=dg,
+                        suite=suite,
+                        accuracy=0.85 + (v % 10) / 100,
+                        latency=800 + v,
+                        run=m * 1000 + v,
+                    )
+                )
             files += 3
     git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=out, check=True)

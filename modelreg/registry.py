@@ -54,7 +54,9 @@ class Registry:
         if repo is None:
             return cls(find_root(Path.cwd()))
         if not (repo / POLICY_FILE).is_file():
-            raise NotARegistry(f"{repo}: not a registry (no {POLICY_FILE}); run `modelreg init {repo}`")
+            raise NotARegistry(
+                f"{repo}: not a registry (no {POLICY_FILE}); run `modelreg init {repo}`"
+            )
         return cls(repo)
 
     # --- git ----------------------------------------------------------------
@@ -79,13 +81,19 @@ class Registry:
         """How a file is named in messages: relative to the current folder when below it."""
         full = self.root / path if isinstance(path, str) else path
         try:
-            return os.path.relpath(full, Path.cwd()) if full.is_relative_to(Path.cwd()) else str(full)
+            return (
+                os.path.relpath(full, Path.cwd()) if full.is_relative_to(Path.cwd()) else str(full)
+            )
         except ValueError:  # pragma: no cover - another drive on Windows
             return str(full)
 
     def rel(self, path: Path) -> str:
         """PATH relative to the registry root, in posix form."""
-        return path.resolve().relative_to(self.root).as_posix() if path.is_absolute() else path.as_posix()
+        return (
+            path.resolve().relative_to(self.root).as_posix()
+            if path.is_absolute()
+            else path.as_posix()
+        )
 
     def version_path(self, model: str, version: str) -> Path:
         return self.root / MODELS / model / f"{version}.yaml"

@@ -10,10 +10,11 @@ enforces it and checks the verdicts agree).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 KINDS = ("model-version", "eval", "registry", "stages")
 
@@ -43,7 +44,9 @@ def schema_dir() -> Path:
     for candidate in (here / "_data" / "schemas", here.parent / "schemas"):
         if (candidate / "model-version.schema.json").is_file():
             return candidate
-    raise FileNotFoundError("modelreg's schemas are missing: reinstall modelreg")  # pragma: no cover
+    raise FileNotFoundError(
+        "modelreg's schemas are missing: reinstall modelreg"
+    )  # pragma: no cover
 
 
 @cache
@@ -57,7 +60,7 @@ def load_schema(kind: str) -> dict[str, Any]:
 def _fast(kind: str) -> Callable[[Any], Any]:
     import fastjsonschema
 
-    return fastjsonschema.compile(load_schema(kind), use_default=False)  # type: ignore[no-any-return]
+    return fastjsonschema.compile(load_schema(kind), use_default=False)
 
 
 @cache
@@ -74,14 +77,22 @@ def _message(error: Any) -> str:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
     if validator == "required":
-        return error.message
-    if validator in ("minLength", "pattern") and isinstance(error.instance, str) and not error.instance.strip():
+        return str(error.message)
+    if (
+        validator in ("minLength", "pattern")
+        and isinstance(error.instance, str)
+        and not error.instance.strip()
+    ):
         return "must not be empty"
     if validator == "pattern":
         return f"{error.instance!r} does not match {error.validator_value!r}"
     if validator in ("oneOf", "anyOf", "if", "then"):
-        return error.message if len(error.message) < 160 else f"does not match the schema ({validator})"
-    message: str = error.message
+        return (
+            error.message
+            if len(error.message) < 160
+            else f"does not match the schema ({validator})"
+        )
+    message = str(error.message)
     return message if len(message) < 200 else message[:197] + "..."
 
 
@@ -93,9 +104,13 @@ def validate(kind: str, data: Any) -> list[SchemaProblem]:
         _fast(kind)(data)
         return []
     except fastjsonschema.JsonSchemaException as fast_error:
-        errors = sorted(_full(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        errors = sorted(
+            _full(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
+        )
         # dict.fromkeys: one finding per (path, message), e.g. minLength and pattern on ''
-        problems = list(dict.fromkeys(SchemaProblem(tuple(e.absolute_path), _message(e)) for e in errors))
+        problems = list(
+            dict.fromkeys(SchemaProblem(tuple(e.absolute_path), _message(e)) for e in errors)
+        )
         # Both validators must agree; if jsonschema finds nothing, keep the fast verdict.
         return problems or [SchemaProblem((), str(fast_error))]
 

@@ -22,7 +22,9 @@ KEY_TYPES = {
     "ssh-ed25519-cert-v01@openssh.com",
     "ssh-rsa-cert-v01@openssh.com",
 }
-_OPTION = re.compile(r'(cert-authority|namespaces="[^"]*"|valid-after="?[0-9TZ]+"?|valid-before="?[0-9TZ]+"?)')
+_OPTION = re.compile(
+    r'(cert-authority|namespaces="[^"]*"|valid-after="?[0-9TZ]+"?|valid-before="?[0-9TZ]+"?)'
+)
 
 
 @dataclass(frozen=True)

@@ -107,13 +107,17 @@ class Git:
                 blobs[path.decode("utf-8", "surrogateescape")] = oid.decode()
         return blobs
 
-    def changed_paths(self, rev: str, paths: Sequence[str], *, cached: bool) -> Iterator[tuple[str, str]]:
+    def changed_paths(
+        self, rev: str, paths: Sequence[str], *, cached: bool
+    ) -> Iterator[tuple[str, str]]:
         """(status letter, path) for each path differing between REV and the index or work tree."""
         args = ["diff", "--no-ext-diff", "--no-renames", "--name-status", "-z"]
         if cached:
             args.append("--cached")
         top = [f":(top,literal){p}" for p in paths]  # PATHS are relative to the top, not to cwd
         out = self.run(*args, rev, "--", *top).stdout.split(b"\0")
-        for status, path in zip(out[0::2], out[1::2]):
+        for status, path in zip(
+            out[0::2], out[1::2], strict=False
+        ):  # a trailing NUL leaves one extra
             if status:
                 yield status.decode(), path.decode("utf-8", "surrogateescape")

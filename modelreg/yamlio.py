@@ -34,7 +34,9 @@ MAX_DEPTH = 64
 MAX_PROBLEMS = 20  # per file: an alias bomb should not print a screenful per alias
 # Bidirectional overrides and isolates can make text read differently from
 # what it is (Trojan Source); a registry file has no use for them.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+# ... and a "\ud800" escape is no character at all: it cannot be written as UTF-8.
+_ODD_CHARACTERS = re.compile(f"[{_BIDI_CONTROLS}\ud800-\udfff]")
 
 _NULL = re.compile(r"(?:~|null|Null|NULL|)\Z")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -161,7 +163,7 @@ def _yaml_classes() -> Any:
 
 def _c_parser(text: str) -> tuple[Callable[[], Any], Callable[[], None]]:
     try:
-        from ruamel.yaml.cyaml import CParser
+        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - only without the C extension
         return _pure_parser(text)
     parser = CParser(text)
@@ -284,21 +286,27 @@ class _Builder:
             if cls is self.Scalar:
                 if key_event.anchor or key_event.tag:
                     self.check_node(key_event)
-                key = key_event.value if key_event.style else self.scalar(key_event)
+                key = self.scalar(key_event)
                 if key == "<<" and not key_event.style:
                     self.problem(key_event, "merge key << is not allowed")
                     key = None
                 elif not isinstance(key, str):
-                    self.problem(key_event, f"mapping key {key_event.value!r} is not a string; quote it")
+                    self.problem(
+                        key_event, f"mapping key {key_event.value!r} is not a string; quote it"
+                    )
                     key = None
                 elif key in out:
                     first = self.lines.get((*path, key))
                     self.problem(key_event, f"duplicate key {key!r} (first on line {first})")
                     key = None
             elif cls is self.Alias:
-                self.problem(key_event, f"alias *{key_event.anchor} is not allowed (no anchors or aliases)")
+                self.problem(
+                    key_event, f"alias *{key_event.anchor} is not allowed (no anchors or aliases)"
+                )
             else:
-                self.problem(key_event, "mapping key is not a string (complex keys are not allowed)")
+                self.problem(
+                    key_event, "mapping key is not a string (complex keys are not allowed)"
+                )
                 self.node(key_event, (*path, "?"), depth + 1)
             child_path = (*path, key) if key is not None else (*path, "?")
             value = self.node(self.next_event(), child_path, depth + 1)
@@ -309,8 +317,14 @@ class _Builder:
 
     def scalar(self, event: Any) -> Any:
         value: str = event.value
-        if _BIDI_CONTROLS.search(value):
-            self.problem(event, "text holds a bidirectional control character (U+202A-202E, U+2066-2069)")
+        odd = _ODD_CHARACTERS.search(value)
+        if odd:
+            if "\ud800" <= odd.group() <= "\udfff":
+                self.problem(event, "text holds a lone UTF-16 surrogate escape (not a character)")
+            else:
+                self.problem(
+                    event, "text holds a bidirectional control character (U+202A-202E, U+2066-2069)"
+                )
         if event.style:  # quoted or block scalar: always a string
             return value
         first = value[:1]
@@ -334,10 +348,16 @@ class _Builder:
                 return None
             number = int(value)
             if abs(number) > MAX_SAFE_INTEGER:
-                self.problem(event, f"integer {value} is beyond 2^53-1 and has no exact JSON form; quote it")
+                self.problem(
+                    event, f"integer {value} is beyond 2^53-1 and has no exact JSON form; quote it"
+                )
             return number
         if _INT_OCT.match(value) or _INT_HEX.match(value):
-            number = int(value[2:], 8 if value[1] == "o" else 16) if len(value) < 24 else MAX_SAFE_INTEGER + 1
+            number = (
+                int(value[2:], 8 if value[1] == "o" else 16)
+                if len(value) < 24
+                else MAX_SAFE_INTEGER + 1
+            )
             if number > MAX_SAFE_INTEGER:
                 self.problem(event, f"integer {value[:24]} is too large")
                 return None
@@ -346,11 +366,11 @@ class _Builder:
             self.problem(event, f"non-finite number {value} is not allowed")
             return None
         if _FLOAT.match(value):
-            number = float(value)
-            if not math.isfinite(number):
+            real = float(value)
+            if not math.isfinite(real):
                 self.problem(event, f"number {value} overflows to infinity")
                 return None
-            return number
+            return real
         return value
 
 

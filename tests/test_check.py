@@ -56,7 +56,11 @@ def test_good_new_version_passes(cli, example: Path) -> None:
         (("name: summarizer", "name: summariser"), "path-mismatch", 2),
         (("parent: 1.1.0", "parent: 1.9.0"), "parent", 5),
         (("parent: 1.1.0", "parent: 1.2.0"), "parent", 5),
-        (("changes: {summary: Shorter summaries., reason: Users skim (TICKET-500).}\n", ""), "schema", 5),
+        (
+            ("changes: {summary: Shorter summaries., reason: Users skim (TICKET-500).}\n", ""),
+            "schema",
+            5,
+        ),
         (("summary: Shorter summaries.", "summary: ''"), "schema", 9),
         (("kind: prompt-config", "kind: fine-tuned"), "schema", 1),
         (("kind: prompt-config", "kind: prompt"), "schema", 4),
@@ -72,26 +76,41 @@ def test_version_rules(cli, example: Path, edit: tuple[str, str], rule: str, lin
     result = cli("--repo", str(example), "--json", "check")
     assert result.code == 1
     found = problems(result)
-    assert ("models/summarizer/1.2.0.yaml", line, rule) in [(Path(f).as_posix().split("registry/")[-1], ln, r) for f, ln, r in found]
+    assert ("models/summarizer/1.2.0.yaml", line, rule) in [
+        (Path(f).as_posix().split("registry/")[-1], ln, r) for f, ln, r in found
+    ]
 
 
 def test_quote_advice_for_float_version(cli, example: Path) -> None:
-    write(example / "models/summarizer/1.2.0.yaml", SUMMARIZER_12.replace("version: 1.2.0", "version: 1.10"))
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("version: 1.2.0", "version: 1.10"),
+    )
     result = cli("--repo", str(example), "check")
     assert result.code == 1
     assert "quote it: '1.1'" in result.out or "quote it" in result.out
 
 
 def test_first_version_needs_no_parent_but_later_ones_do(cli, example: Path) -> None:
-    write(example / "models/summarizer/1.2.0.yaml", SUMMARIZER_12.replace("parent: 1.1.0\n", "").replace(
-        "changes: {summary: Shorter summaries., reason: Users skim (TICKET-500).}\n", ""))
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("parent: 1.1.0\n", "").replace(
+            "changes: {summary: Shorter summaries., reason: Users skim (TICKET-500).}\n", ""
+        ),
+    )
     result = cli("--repo", str(example), "check")
     assert result.code == 1
-    assert re.search(r"1\.2\.0\.yaml:1: parent is required: summarizer already has 1\.1\.0 .*\[parent\]", result.out)
+    assert re.search(
+        r"1\.2\.0\.yaml:1: parent is required: summarizer already has 1\.1\.0 .*\[parent\]",
+        result.out,
+    )
 
 
 def test_every_finding_is_reported_not_just_the_first(cli, example: Path) -> None:
-    write(example / "models/summarizer/1.2.0.yaml", SUMMARIZER_12.replace("parent: 1.1.0", "parent: 1.9.0"))
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("parent: 1.1.0", "parent: 1.9.0"),
+    )
     write(example / "models/assistant/1.1.0.yaml", "a: 1\na: 2\n")
     write(example / "evals/summarizer/1.1.0/extra.yaml", "schema: modelreg/eval/v1\n")
     result = cli("--repo", str(example), "--json", "check")
@@ -101,7 +120,11 @@ def test_every_finding_is_reported_not_just_the_first(cli, example: Path) -> Non
 
 def test_eval_of_another_config_is_refused(cli, example: Path) -> None:
     # The eval of 1.0.0 copied beside 1.1.0: its digest names the other config.
-    src = (example / "evals/summarizer/1.0.0/smoke.yaml").read_text().replace("version: 1.0.0", "version: 1.1.0")
+    src = (
+        (example / "evals/summarizer/1.0.0/smoke.yaml")
+        .read_text()
+        .replace("version: 1.0.0", "version: 1.1.0")
+    )
     write(example / "evals/summarizer/1.1.0/smoke.yaml", src)
     result = cli("--repo", str(example), "check")
     assert result.code == 1
@@ -113,17 +136,26 @@ def test_eval_of_another_config_is_refused(cli, example: Path) -> None:
 def test_eval_path_mismatch_and_orphan(cli, example: Path) -> None:
     src = (example / "evals/summarizer/1.0.0/smoke.yaml").read_text()
     write(example / "evals/summarizer/1.0.0/latency.yaml", src)  # suite says smoke
-    write(example / "evals/summarizer/9.0.0/smoke.yaml", src.replace("version: 1.0.0", "version: 9.0.0"))
+    write(
+        example / "evals/summarizer/9.0.0/smoke.yaml",
+        src.replace("version: 1.0.0", "version: 9.0.0"),
+    )
     result = cli("--repo", str(example), "check")
     assert "latency.yaml:5: suite 'smoke' does not match its path" in result.out
     assert "no version file models/summarizer/9.0.0.yaml for this eval [eval-orphan]" in result.out
 
 
 def test_floating_model_is_a_warning_unless_policy_says_error(cli, example: Path) -> None:
-    write(example / "models/summarizer/1.2.0.yaml", SUMMARIZER_12.replace("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"))
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+    )
     result = cli("--repo", str(example), "check")
     assert result.code == 0
-    assert re.search(r"warning: .*1\.2\.0\.yaml:6: model.id 'claude-sonnet-4-5' is a floating alias.*production", result.out)
+    assert re.search(
+        r"warning: .*1\.2\.0\.yaml:6: model.id 'claude-sonnet-4-5' is a floating alias.*production",
+        result.out,
+    )
     policy = example / "modelreg.yaml"
     policy.write_text(policy.read_text() + "lint: {floating_model: error}\n")
     result = cli("--repo", str(example), "check")
@@ -133,7 +165,9 @@ def test_floating_model_is_a_warning_unless_policy_says_error(cli, example: Path
 
 def test_tools_are_meta_validated_and_unique(cli, example: Path) -> None:
     text = (example / "models/assistant/1.0.0.yaml").read_text()
-    text = text.replace("version: 1.0.0", "version: 1.1.0\nparent: 1.0.0\nchanges: {summary: a, reason: b}")
+    text = text.replace(
+        "version: 1.0.0", "version: 1.1.0\nparent: 1.0.0\nchanges: {summary: a, reason: b}"
+    )
     text = text.replace("limit: {type: integer, minimum: 1, maximum: 20}", "limit: {type: integr}")
     text = text.replace("- name: search_docs", "- name: lookup_ticket")
     write(example / "models/assistant/1.1.0.yaml", text)
@@ -145,8 +179,10 @@ def test_tools_are_meta_validated_and_unique(cli, example: Path) -> None:
 
 def test_policy_problems(cli, example: Path) -> None:
     policy = example / "modelreg.yaml"
-    text = policy.read_text().replace("from: [staging]", "from: [qa]").replace(
-        "signers: [release-managers]", "signers: [release-managerz]"
+    text = (
+        policy.read_text()
+        .replace("from: [staging]", "from: [qa]")
+        .replace("signers: [release-managers]", "signers: [release-managerz]")
     )
     policy.write_text(text)
     result = cli("--repo", str(example), "check")
@@ -159,8 +195,8 @@ def test_allowed_signers_lines_are_checked(cli, example: Path) -> None:
     signers = example / ".modelreg/allowed_signers"
     signers.write_text(
         signers.read_text()
-        + "bob@example.com namespaces=\"git\" ssh-ed25519 not-base64!!\n"
-        + "carol@example.com namespaces=\"file\" "
+        + 'bob@example.com namespaces="git" ssh-ed25519 not-base64!!\n'
+        + 'carol@example.com namespaces="file" '
         + signers.read_text().splitlines()[-1].split(" ", 2)[2]
         + "\n"
     )
@@ -183,7 +219,10 @@ def test_stage_file_must_match_versions(cli, example: Path) -> None:
     write(
         example / "stages/summarizer.yaml",
         "schema: modelreg/stages/v1\nmodel: summarizer\nstages:\n"
-        "  production: {version: 1.1.0, digest: 'sha256:" + "0" * 64 + "', since: '2026-11-21T10:05:00Z'}\n"
+        "  production: {version: 1.1.0, digest: 'sha256:"
+        + "0"
+        * 64
+        + "', since: '2026-11-21T10:05:00Z'}\n"
         "  qa: null\narchived: [0.9.0]\n",
     )
     result = cli("--repo", str(example), "check")
@@ -211,7 +250,10 @@ def test_registered_version_is_immutable(cli, example: Path, where: str) -> None
         git(example, "add", "models/summarizer/1.0.0.yaml")
     result = cli("--repo", str(example), "check")
     assert result.code == 1
-    assert f"models/summarizer/1.0.0.yaml: registered version file changed in the {where}" in result.out
+    assert (
+        f"models/summarizer/1.0.0.yaml: registered version file changed in the {where}"
+        in result.out
+    )
     assert "[immutable]" in result.out
 
 
@@ -219,14 +261,23 @@ def test_deleted_registered_version_is_reported_even_in_paths_mode(cli, example:
     git(example, "rm", "-q", "models/ticket-classifier/1.0.0.yaml")
     result = cli("check", "models/summarizer/1.1.0.yaml", cwd=example)
     assert result.code == 1
-    assert "models/ticket-classifier/1.0.0.yaml: registered version file deleted in the index" in result.out
+    assert (
+        "models/ticket-classifier/1.0.0.yaml: registered version file deleted in the index"
+        in result.out
+    )
 
 
 def test_paths_mode_checks_only_those_files_and_their_evals(cli, example: Path) -> None:
     write(example / "models/assistant/1.1.0.yaml", "a: 1\na: 2\n")
-    bad = SUMMARIZER_12.replace("changes: {summary: Shorter summaries., reason: Users skim (TICKET-500).}\n", "")
+    bad = SUMMARIZER_12.replace(
+        "changes: {summary: Shorter summaries., reason: Users skim (TICKET-500).}\n", ""
+    )
     write(example / "models/summarizer/1.2.0.yaml", bad)
-    src = (example / "evals/summarizer/1.1.0/smoke.yaml").read_text().replace("version: 1.1.0", "version: 1.2.0")
+    src = (
+        (example / "evals/summarizer/1.1.0/smoke.yaml")
+        .read_text()
+        .replace("version: 1.1.0", "version: 1.2.0")
+    )
     write(example / "evals/summarizer/1.2.0/smoke.yaml", src)
     result = cli("--json", "check", "models/summarizer/1.2.0.yaml", cwd=example)
     assert result.code == 1
@@ -257,7 +308,9 @@ def test_monorepo_registry_in_a_subfolder(cli, tmp_path: Path) -> None:
     assert result.code == 1
     assert "registered version file changed in the work tree" in result.out
     # pre-commit style: run from the top with paths relative to it
-    result = cli("--repo", "ml/registry", "check", "ml/registry/models/summarizer/1.1.0.yaml", cwd=repo)
+    result = cli(
+        "--repo", "ml/registry", "check", "ml/registry/models/summarizer/1.1.0.yaml", cwd=repo
+    )
     assert result.code == 1 and "[immutable]" in result.out
 
 

@@ -33,7 +33,10 @@ def test_every_command_and_option_has_help_text() -> None:
         for param in command.params:
             if param.param_type_name == "option" and not (param.help or "").strip():
                 missing.append(f"{name} {param.opts[0]}")
-            if param.param_type_name == "argument" and not (getattr(param, "help", "") or "").strip():
+            if (
+                param.param_type_name == "argument"
+                and not (getattr(param, "help", "") or "").strip()
+            ):
                 missing.append(f"{name} {param.name}")
     assert missing == []
 
@@ -98,7 +101,9 @@ def test_global_options_may_follow_the_command(cli, example: Path) -> None:
     assert before.json() == after.json()
 
 
-def test_internal_error_is_one_line_exit_3(cli, example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_is_one_line_exit_3(
+    cli, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import modelreg.services.query as query
 
     def boom(*a, **k):  # type: ignore[no-untyped-def]
@@ -121,7 +126,9 @@ def test_bad_registry_file_in_read_command_is_exit_2_with_file_and_line(cli, exa
     path.write_text(path.read_text() + "kind: again\n")
     result = cli("--repo", str(example), "show", "summarizer@1.1.0")
     assert result.code == 2
-    assert result.err.strip().endswith("models/summarizer/1.1.0.yaml:19: duplicate key 'kind' (first on line 4)")
+    assert result.err.strip().endswith(
+        "models/summarizer/1.1.0.yaml:19: duplicate key 'kind' (first on line 4)"
+    )
 
 
 def test_console_script_runs_and_pipes_plain_text(example: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import commit_all, git, write
+from conftest import git, write
 
 STATE = """\
 schema: modelreg/stages/v1
@@ -37,7 +37,13 @@ def test_init_creates_a_registry_that_checks_clean(cli, tmp_path: Path) -> None:
     result = cli("init", str(target))
     assert result.code == 0, result.err
     assert "initialized a git repository" in result.out
-    for name in ("modelreg.yaml", ".modelreg/allowed_signers", ".modelreg/revoked_keys", ".pre-commit-config.yaml", ".github/workflows/modelreg.yml"):
+    for name in (
+        "modelreg.yaml",
+        ".modelreg/allowed_signers",
+        ".modelreg/revoked_keys",
+        ".pre-commit-config.yaml",
+        ".github/workflows/modelreg.yml",
+    ):
         assert (target / name).is_file(), name
     assert (target / ".git").is_dir()
     hooks = yaml.safe_load((target / ".pre-commit-config.yaml").read_text())
@@ -75,20 +81,32 @@ def test_new_scaffolds_from_the_latest_version(cli, example: Path) -> None:
     path = example / "models/summarizer/1.2.0.yaml"
     data = yaml.safe_load(path.read_text())
     assert data["version"] == "1.2.0" and data["parent"] == "1.1.0"
-    assert data["system_prompt"].startswith("Summarize in 2-3 sentences. Focus on actionable insights.")
+    assert data["system_prompt"].startswith(
+        "Summarize in 2-3 sentences. Focus on actionable insights."
+    )
     assert data["author"] == "test@example.com"
     # the changes block is left for a person, and check refuses it until filled in
     check = cli("--repo", str(example), "check")
     assert check.code == 1
     assert "1.2.0.yaml:16: changes.summary: must not be empty" in check.out
     assert "1.2.0.yaml:17: changes.reason: must not be empty" in check.out
-    path.write_text(path.read_text().replace("summary: ''", "summary: Terser.").replace("reason: ''", "reason: Feedback."))
+    path.write_text(
+        path.read_text()
+        .replace("summary: ''", "summary: Terser.")
+        .replace("reason: ''", "reason: Feedback.")
+    )
     assert cli("--repo", str(example), "check").code == 0
 
 
 def test_new_keeps_the_parents_comments_and_layout(cli, example: Path) -> None:
-    text = (example / "models/summarizer/1.0.0.yaml").read_text().replace("name: summarizer", "name: notes")
-    text = "# owned by the support team\n" + text.replace("temperature: 0.3", "temperature: 0.3   # lower is steadier")
+    text = (
+        (example / "models/summarizer/1.0.0.yaml")
+        .read_text()
+        .replace("name: summarizer", "name: notes")
+    )
+    text = "# owned by the support team\n" + text.replace(
+        "temperature: 0.3", "temperature: 0.3   # lower is steadier"
+    )
     write(example / "models/notes/1.0.0.yaml", text)
     result = cli("--repo", str(example), "new", "notes", "--bump", "patch")
     assert result.code == 0, result.err
@@ -99,7 +117,10 @@ def test_new_keeps_the_parents_comments_and_layout(cli, example: Path) -> None:
 
 
 def test_new_options(cli, example: Path) -> None:
-    assert cli("--repo", str(example), "new", "summarizer", "--from", "1.0.0", "--bump", "major").code == 0
+    assert (
+        cli("--repo", str(example), "new", "summarizer", "--from", "1.0.0", "--bump", "major").code
+        == 0
+    )
     assert (example / "models/summarizer/2.0.0.yaml").is_file()
     again = cli("--repo", str(example), "new", "summarizer", "--from", "1.0.0", "--bump", "major")
     assert again.code == 1 and "already exists" in again.err
@@ -138,7 +159,16 @@ def test_list_shows_lifecycle(cli, example: Path) -> None:
 def test_show_json_shape_and_stage_refs(cli, example: Path) -> None:
     _with_state(cli, example)
     shown = cli("--repo", str(example), "--json", "show", "summarizer@production").json()
-    assert set(shown) == {"model", "version", "kind", "digest", "config", "stages", "archived", "evals"}
+    assert set(shown) == {
+        "model",
+        "version",
+        "kind",
+        "digest",
+        "config",
+        "stages",
+        "archived",
+        "evals",
+    }
     assert shown["version"] == "1.0.0" and shown["stages"] == ["production"]
     assert shown["archived"] is False
     assert set(shown["evals"]) == {"smoke", "regression"}
@@ -160,9 +190,19 @@ def test_status_json_shape(cli, example: Path) -> None:
         }
     }
     _with_state(cli, example)
-    prod = cli("--repo", str(example), "--json", "status").json()["models"]["summarizer"]["production"]
-    assert prod["version"] == "1.0.0" and prod["previous"] is None and prod["since"] == "2026-11-21T10:05:00Z"
-    assert prod["canary"] == {"version": "1.1.0", "digest": _digest(cli, example, "summarizer@1.1.0"), "weight": 5}
+    prod = cli("--repo", str(example), "--json", "status").json()["models"]["summarizer"][
+        "production"
+    ]
+    assert (
+        prod["version"] == "1.0.0"
+        and prod["previous"] is None
+        and prod["since"] == "2026-11-21T10:05:00Z"
+    )
+    assert prod["canary"] == {
+        "version": "1.1.0",
+        "digest": _digest(cli, example, "summarizer@1.1.0"),
+        "weight": 5,
+    }
     text = cli("--repo", str(example), "status").out
     assert "1.0.0 (canary 1.1.0 5%)" in text
 

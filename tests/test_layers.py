@@ -7,7 +7,17 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "modelreg"
 
-THIRD_PARTY = {"typer", "rich", "click", "ruamel", "_ruamel_yaml", "jsonschema", "fastjsonschema", "git", "yaml"}
+THIRD_PARTY = {
+    "typer",
+    "rich",
+    "click",
+    "ruamel",
+    "_ruamel_yaml",
+    "jsonschema",
+    "fastjsonschema",
+    "git",
+    "yaml",
+}
 
 # module (or package prefix) -> what it may import from modelreg and from third parties
 RULES: dict[str, tuple[set[str], set[str]]] = {
@@ -18,7 +28,14 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "modelreg.yamlio": ({"modelreg.core", "modelreg.errors"}, {"ruamel"}),
     "modelreg.schemas": ({"modelreg.core", "modelreg.errors"}, {"jsonschema", "fastjsonschema"}),
     "modelreg.registry": (
-        {"modelreg.core", "modelreg.errors", "modelreg.vcs", "modelreg.yamlio", "modelreg.schemas", "modelreg.signing"},
+        {
+            "modelreg.core",
+            "modelreg.errors",
+            "modelreg.vcs",
+            "modelreg.yamlio",
+            "modelreg.schemas",
+            "modelreg.signing",
+        },
         set(),
     ),
     "modelreg.services": (
@@ -37,10 +54,20 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "modelreg.runtime": ({"modelreg.core", "modelreg.yamlio", "modelreg.errors"}, set()),
     "modelreg.cli.output": ({"modelreg.core", "modelreg.errors"}, {"rich"}),
     "modelreg.cli": (
-        {"modelreg.cli", "modelreg.core", "modelreg.errors", "modelreg.services", "modelreg.registry", "modelreg.yamlio"},
+        {
+            "modelreg.cli",
+            "modelreg.core",
+            "modelreg.errors",
+            "modelreg.services",
+            "modelreg.registry",
+            "modelreg.yamlio",
+        },
         {"typer"},
     ),
-    "modelreg": ({"modelreg.core", "modelreg.yamlio", "modelreg.errors", "modelreg.runtime"}, set()),
+    "modelreg": (
+        {"modelreg.core", "modelreg.yamlio", "modelreg.errors", "modelreg.runtime"},
+        set(),
+    ),
 }
 
 
@@ -61,7 +88,11 @@ def _imports(tree: ast.AST, module: str) -> list[tuple[int, str]]:
             out += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative import: resolve against the package
-                base = module.split(".")[: -node.level] if not module.endswith("__init__") else module.split(".")
+                base = (
+                    module.split(".")[: -node.level]
+                    if not module.endswith("__init__")
+                    else module.split(".")
+                )
                 name = ".".join([*base, node.module or ""]).rstrip(".")
             else:
                 name = node.module or ""
@@ -85,7 +116,9 @@ def test_no_module_imports_above_its_layer() -> None:
         internal, external = _rule_for(module)
         for line, name in _imports(ast.parse(path.read_text()), module):
             if not _allowed(name, internal, external):
-                violations.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {module} imports {name}")
+                violations.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line}: {module} imports {name}"
+                )
     assert violations == []
 
 
@@ -96,9 +129,13 @@ def test_only_cli_output_prints_and_only_vcs_runs_git() -> None:
         text = path.read_text()
         tree = ast.parse(text)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
-                if not module.startswith("modelreg.cli"):
-                    offenders.append(f"{module}:{node.lineno}: print()")
+            is_print = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "print"
+            )
+            if is_print and not module.startswith("modelreg.cli"):
+                offenders.append(f"{module}:{getattr(node, 'lineno', 0)}: print()")
         if "subprocess" in text and module not in ("modelreg.vcs", "modelreg.signing"):
             offenders.append(f"{module}: uses subprocess (git runs only in modelreg.vcs)")
     assert offenders == []

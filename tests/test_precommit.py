@@ -28,7 +28,9 @@ from conftest import EXAMPLE, PROJECT, commit_all, git, venv_bin, write
 # What a user's clone of modelreg holds that `pip install .` and the hook need.
 _SNAPSHOT_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", ".pre-commit-hooks.yaml")
 _SNAPSHOT_DIRS = ("modelreg", "schemas", "registry-example")
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache")
+_IGNORE = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache"
+)
 
 # Variables that would point git or pre-commit somewhere else than the sandbox.
 _SCRUB = (
@@ -60,9 +62,13 @@ class HookRepo:
     home: Path  # PRE_COMMIT_HOME, where pre-commit keeps its clone and the hook's virtualenv
 
     def config(self) -> str:
-        return json.dumps(
-            {"repos": [{"repo": str(self.path), "rev": self.rev, "hooks": [{"id": HOOK_ID}]}]}, indent=2
-        ) + "\n"
+        return (
+            json.dumps(
+                {"repos": [{"repo": str(self.path), "rev": self.rev, "hooks": [{"id": HOOK_ID}]}]},
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -71,7 +77,9 @@ def _env(**extra: str) -> dict[str, str]:
     env.update(extra)
     # pre-commit's subprocesses (git, the hook in its virtualenv, whose bin is only prepended) need git on PATH.
     if shutil.which("git", path=env.get("PATH")) is None:
-        pytest.fail(f"git is not on PATH ({env.get('PATH')!r}): pre-commit cannot run", pytrace=False)
+        pytest.fail(
+            f"git is not on PATH ({env.get('PATH')!r}): pre-commit cannot run", pytrace=False
+        )
     return env
 
 
@@ -83,7 +91,9 @@ def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _must(proc: subprocess.CompletedProcess[str], what: str) -> None:
     if proc.returncode != 0:
-        pytest.fail(f"{what} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+        pytest.fail(
+            f"{what} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False
+        )
 
 
 def _snapshot_project(dest: Path, env: dict[str, str]) -> str:
@@ -95,9 +105,18 @@ def _snapshot_project(dest: Path, env: dict[str, str]) -> str:
     for name in _SNAPSHOT_DIRS:
         shutil.copytree(PROJECT / name, dest / name, ignore=_IGNORE)
     assert (dest / ".pre-commit-hooks.yaml").is_file(), "the project has no .pre-commit-hooks.yaml"
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "snapshot of the work tree"]):
-        _must(subprocess.run(["git", *args], cwd=dest, env=env, capture_output=True, text=True), f"git {args[0]}")
-    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=dest, env=env, capture_output=True, text=True)
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["commit", "-q", "--no-verify", "-m", "snapshot of the work tree"],
+    ):
+        _must(
+            subprocess.run(["git", *args], cwd=dest, env=env, capture_output=True, text=True),
+            f"git {args[0]}",
+        )
+    proc = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, env=env, capture_output=True, text=True
+    )
     _must(proc, "git rev-parse")
     return proc.stdout.strip()
 
@@ -107,7 +126,9 @@ def _build(root: Path) -> HookRepo:
     home = root / "home"
     home.mkdir()
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Fixture\n\temail = fixture@example.com\n[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Fixture\n\temail = fixture@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
     templates = home / "git-templates"
     templates.mkdir()
     env = _env(
@@ -125,7 +146,10 @@ def _build(root: Path) -> HookRepo:
     scratch = root / "scratch"
     scratch.mkdir()
     (scratch / ".pre-commit-config.yaml").write_text(hooks.config())
-    _must(subprocess.run(["git", "init", "-q"], cwd=scratch, env=env, capture_output=True, text=True), "git init")
+    _must(
+        subprocess.run(["git", "init", "-q"], cwd=scratch, env=env, capture_output=True, text=True),
+        "git init",
+    )
     proc = subprocess.run(
         [str(venv_bin() / "pre-commit"), "install-hooks"],
         cwd=scratch,
@@ -162,7 +186,9 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookRepo]:
                 for leftover in ("home", "modelreg-hooks", "pre-commit-home", "scratch"):
                     shutil.rmtree(root / leftover, ignore_errors=True)  # a failed earlier attempt
                 hooks = _build(root)
-                ready.write_text(json.dumps({"path": str(hooks.path), "rev": hooks.rev, "home": str(hooks.home)}))
+                ready.write_text(
+                    json.dumps({"path": str(hooks.path), "rev": hooks.rev, "home": str(hooks.home)})
+                )
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     yield hooks
@@ -176,7 +202,12 @@ class Committer:
     def commit(self, message: str) -> subprocess.CompletedProcess[str]:
         """A real `git commit`: the pre-commit hook runs (no --no-verify)."""
         return subprocess.run(
-            ["git", "commit", "-m", message], cwd=self.repo, env=self.env, capture_output=True, text=True, timeout=120
+            ["git", "commit", "-m", message],
+            cwd=self.repo,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def head(self) -> str:
@@ -190,7 +221,12 @@ def registry(example: Path, hook_repo: HookRepo) -> Committer:
     commit_all(example, "use the modelreg-check hook")
     env = _env(PRE_COMMIT_HOME=str(hook_repo.home))
     proc = subprocess.run(
-        [str(venv_bin() / "pre-commit"), "install"], cwd=example, env=env, capture_output=True, text=True, timeout=60
+        [str(venv_bin() / "pre-commit"), "install"],
+        cwd=example,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     _must(proc, "pre-commit install")
     assert (example / ".git" / "hooks" / "pre-commit").is_file()
@@ -199,7 +235,9 @@ def registry(example: Path, hook_repo: HookRepo) -> Committer:
 
 def _version_1_2_0(*, changes: bool = True, duplicate_key: bool = False) -> str:
     text = (EXAMPLE / "models" / "summarizer" / "1.1.0.yaml").read_text()
-    text = text.replace("version: 1.1.0", "version: 1.2.0").replace("parent: 1.0.0", "parent: 1.1.0")
+    text = text.replace("version: 1.1.0", "version: 1.2.0").replace(
+        "parent: 1.0.0", "parent: 1.1.0"
+    )
     text = text.replace("temperature: 0.2", "temperature: 0.1")
     if not changes:
         start = text.index("changes:\n")
@@ -243,7 +281,10 @@ def test_bad_version_is_refused_then_the_fix_is_accepted(registry: Committer) ->
     proc = registry.commit("summarizer 1.2.0")
     out = _output(proc)
     assert proc.returncode != 0, out
-    assert "models/summarizer/1.2.0.yaml:5: changes (summary and reason) is required with parent" in out, out
+    assert (
+        "models/summarizer/1.2.0.yaml:5: changes (summary and reason) is required with parent"
+        in out
+    ), out
     assert registry.head() == before
 
     # Fixed: the same commit goes through.
@@ -257,7 +298,9 @@ def test_bad_version_is_refused_then_the_fix_is_accepted(registry: Committer) ->
     assert after != before
     assert git(repo, "rev-parse", "HEAD~1").strip() == before
     assert git(repo, "log", "-1", "--format=%s").strip() == "summarizer 1.2.0"
-    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["models/summarizer/1.2.0.yaml"]
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [
+        "models/summarizer/1.2.0.yaml"
+    ]
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -296,10 +339,16 @@ def test_the_hook_runs_an_installed_copy_not_the_checkout(hook_repo: HookRepo) -
     """What pre-commit runs is modelreg pip-installed from the snapshot at REV, not this source tree."""
     assert git(hook_repo.path, "rev-parse", "HEAD").strip() == hook_repo.rev
     pythons = list(hook_repo.home.glob("repo*/py_env-*/bin/python"))
-    assert len(pythons) == 1, f"expected one hook environment under {hook_repo.home}, found {pythons}"
+    assert len(pythons) == 1, (
+        f"expected one hook environment under {hook_repo.home}, found {pythons}"
+    )
     assert (pythons[0].parent / "modelreg").is_file()
     proc = subprocess.run(
-        [str(pythons[0]), "-c", "import modelreg.schemas as s; print(s.__file__); print(s.schema_dir())"],
+        [
+            str(pythons[0]),
+            "-c",
+            "import modelreg.schemas as s; print(s.__file__); print(s.schema_dir())",
+        ],
         cwd=hook_repo.home,
         env=_env(),
         capture_output=True,

@@ -8,18 +8,48 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from conftest import EXAMPLE
 from modelreg import schemas
 from modelreg.yamlio import loads
 
-from conftest import EXAMPLE
-
 # Keywords that mean the same to fastjsonschema (its 2019-09 generator) and to 2020-12.
 SHARED_KEYWORDS = {
-    "$schema", "$id", "$ref", "$defs", "$comment", "title", "description", "examples",
-    "type", "properties", "required", "additionalProperties", "patternProperties", "propertyNames",
-    "pattern", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "items",
-    "minProperties", "maxProperties", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
+    "$schema",
+    "$id",
+    "$ref",
+    "$defs",
+    "$comment",
+    "title",
+    "description",
+    "examples",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "propertyNames",
+    "pattern",
+    "enum",
+    "const",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "items",
+    "minProperties",
+    "maxProperties",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
 }
 # Keywords whose value is a map of names to schemas (their keys are names, not keywords).
 NAME_MAPS = {"properties", "patternProperties", "$defs"}
@@ -104,7 +134,10 @@ def test_both_validators_agree(kind: str, path: Path) -> None:
 
 
 def test_input_schema_meta_validation() -> None:
-    assert schemas.json_schema_problems({"type": "object", "properties": {"id": {"type": "string"}}}) == []
+    assert (
+        schemas.json_schema_problems({"type": "object", "properties": {"id": {"type": "string"}}})
+        == []
+    )
     problems = schemas.json_schema_problems({"type": "objekt"})
     assert problems and problems[0].path == ("type",)
 

@@ -24,7 +24,14 @@ from conftest import EXAMPLE, PROJECT
 SCHEMAS = ("model-version", "eval", "registry", "stages")
 
 # Variables that could let the fresh venv see the source checkout or the test venv.
-_LEAKS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONSAFEPATH", "PYTHONUSERBASE")
+_LEAKS = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+    "PYTHONSAFEPATH",
+    "PYTHONUSERBASE",
+)
 
 
 @dataclass(frozen=True)
@@ -40,14 +47,21 @@ class Installed:
 
     def run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(a) for a in args], cwd=self.outside, env=self.env, capture_output=True, text=True, timeout=120
+            [str(a) for a in args],
+            cwd=self.outside,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
-        pytest.fail(f"{what} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+        pytest.fail(
+            f"{what} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False
+        )
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +77,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     env.update(HOME=str(home), NO_COLOR="1", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
 
     dist = base / "dist"
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(PROJECT)], outside, env, "python -m build --wheel")
+    _run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(PROJECT)],
+        outside,
+        env,
+        "python -m build --wheel",
+    )
     wheels = sorted(dist.glob("modelreg-*.whl"))
     assert len(wheels) == 1, f"expected one wheel in {dist}, found {wheels}"
 
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], outside, env, "python -m venv")
-    _run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheels[0])], outside, env, "pip install <wheel>")
+    _run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", str(wheels[0])],
+        outside,
+        env,
+        "pip install <wheel>",
+    )
     return Installed(wheels[0], venv, outside, env)
 
 
@@ -81,13 +105,17 @@ def test_wheel_contains_schemas_and_example(installed: Installed) -> None:
     # Every file of the example ships, the hidden .modelreg/ folder included.
     for path in EXAMPLE.rglob("*"):
         if path.is_file():
-            assert f"modelreg/_data/registry-example/{path.relative_to(EXAMPLE).as_posix()}" in names
+            assert (
+                f"modelreg/_data/registry-example/{path.relative_to(EXAMPLE).as_posix()}" in names
+            )
     # Source checkouts' byte-code never ships.
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(installed: Installed) -> None:
-    proc = installed.run(installed.bin / "python", "-c", "import modelreg.schemas as s; print(s.schema_dir())")
+    proc = installed.run(
+        installed.bin / "python", "-c", "import modelreg.schemas as s; print(s.schema_dir())"
+    )
     assert proc.returncode == 0, proc.stderr
     schema_dir = Path(proc.stdout.strip())
     site_packages = list(installed.venv.glob("lib/python3*/site-packages"))
@@ -110,7 +138,9 @@ def test_installed_check_all_on_the_example(installed: Installed) -> None:
 def test_installed_show_json(installed: Installed) -> None:
     registry = installed.outside / "registry-show"
     shutil.copytree(EXAMPLE, registry)
-    proc = installed.run(installed.bin / "modelreg", "--repo", registry, "--json", "show", "summarizer@1.1.0")
+    proc = installed.run(
+        installed.bin / "modelreg", "--repo", registry, "--json", "show", "summarizer@1.1.0"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(proc.stdout)
     assert data["model"] == "summarizer"

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from modelreg.cli.output import Output
 from modelreg.errors import EXIT_NO, EXIT_OK
+
+if TYPE_CHECKING:
+    from modelreg.registry import Registry
 
 app = typer.Typer(
     name="modelreg",
@@ -30,7 +33,7 @@ class Globals:
     repo: Path | None
     out: Output
 
-    def registry(self):  # type: ignore[no-untyped-def]
+    def registry(self) -> Registry:
         from modelreg.registry import Registry
 
         return Registry.open(self.repo)
@@ -61,11 +64,17 @@ def _root(
             file_okay=False,
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No color, even on a terminal (NO_COLOR works too).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No color, even on a terminal (NO_COLOR works too).")
+    ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", help="Print modelreg's version and exit.", callback=_version, is_eager=True),
+        typer.Option(
+            "--version", help="Print modelreg's version and exit.", callback=_version, is_eager=True
+        ),
     ] = False,
 ) -> None:
     """A Git-native registry for model configurations."""
@@ -79,7 +88,10 @@ def _root(
 def init(
     ctx: typer.Context,
     directory: Annotated[
-        Path, typer.Argument(help="Where to create the registry (git init runs there if it is in no repo).")
+        Path,
+        typer.Argument(
+            help="Where to create the registry (git init runs there if it is in no repo)."
+        ),
     ] = Path("."),
 ) -> int:
     """Create a new registry: policy, folders, allowed signers, and pre-commit and CI snippets."""
@@ -88,7 +100,9 @@ def init(
     g = _globals(ctx)
     result = init_registry(directory)
     if g.out.as_json:
-        g.out.json({"root": str(result.root), "created": result.created, "git_init": result.git_init})
+        g.out.json(
+            {"root": str(result.root), "created": result.created, "git_init": result.git_init}
+        )
         return EXIT_OK
     if result.git_init:
         g.out.line(f"initialized a git repository in {result.root}")
@@ -105,14 +119,21 @@ def new(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="The model to add a version to (created if new).")],
     from_version: Annotated[
-        Optional[str], typer.Option("--from", help="Parent version to copy. Default: the latest version.")
+        Optional[str],
+        typer.Option("--from", help="Parent version to copy. Default: the latest version."),
     ] = None,
     bump: Annotated[
-        str, typer.Option("--bump", help="Which part of the parent's version to raise: major, minor or patch.")
+        str,
+        typer.Option(
+            "--bump", help="Which part of the parent's version to raise: major, minor or patch."
+        ),
     ] = "minor",
     kind: Annotated[
         Optional[str],
-        typer.Option("--kind", help="prompt-config, fine-tuned or api-snapshot. Default: the parent's, or prompt-config."),
+        typer.Option(
+            "--kind",
+            help="prompt-config, fine-tuned or api-snapshot. Default: the parent's, or prompt-config.",
+        ),
     ] = None,
 ) -> int:
     """Scaffold the next version file of MODEL from its parent; fill in `changes` before committing."""
@@ -122,13 +143,24 @@ def new(
     result = new_version(g.registry(), model, from_version=from_version, bump=bump, kind=kind)
     shown = g.registry().display(result.path)
     if g.out.as_json:
-        g.out.json({"model": result.model, "version": result.version, "parent": result.parent, "file": shown})
+        g.out.json(
+            {
+                "model": result.model,
+                "version": result.version,
+                "parent": result.parent,
+                "file": shown,
+            }
+        )
     elif result.parent:
         g.out.line(f"created {shown} ({result.model}@{result.version} from {result.parent})")
-        g.out.line("edit it, fill in changes.summary and changes.reason, then `modelreg check` and commit")
+        g.out.line(
+            "edit it, fill in changes.summary and changes.reason, then `modelreg check` and commit"
+        )
     else:
         g.out.line(f"created {shown} ({result.model}@{result.version}, the first version)")
-        g.out.line("fill in model.provider, model.id and system_prompt, then `modelreg check` and commit")
+        g.out.line(
+            "fill in model.provider, model.id and system_prompt, then `modelreg check` and commit"
+        )
     return EXIT_OK
 
 
@@ -167,7 +199,14 @@ def list_(
     g.out.table(
         ["MODEL", "VERSION", "KIND", "DIGEST", "LIFECYCLE", "CREATED"],
         [
-            [r.model, r.version, r.kind, short(r.digest), ", ".join(r.stages + (["archived"] if r.archived else [])) or "-", r.created]
+            [
+                r.model,
+                r.version,
+                r.kind,
+                short(r.digest),
+                ", ".join(r.stages + (["archived"] if r.archived else [])) or "-",
+                r.created,
+            ]
             for r in rows
         ],
     )
@@ -177,7 +216,9 @@ def list_(
 @app.command()
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="MODEL@VERSION, or MODEL@STAGE for what serves that stage.")],
+    ref: Annotated[
+        str, typer.Argument(help="MODEL@VERSION, or MODEL@STAGE for what serves that stage.")
+    ],
 ) -> int:
     """Show one version in full: config, digest, evals and where it serves."""
     from modelreg.services.query import show as show_version
@@ -187,7 +228,9 @@ def show(
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK
-    lifecycle = ", ".join(result.stages + (["archived"] if result.archived else [])) or "not serving"
+    lifecycle = (
+        ", ".join(result.stages + (["archived"] if result.archived else [])) or "not serving"
+    )
     g.out.line(f"{result.model}@{result.version}  {result.kind}  {result.digest}")
     g.out.line(f"file:      {result.file}")
     g.out.line(f"lifecycle: {lifecycle}")
@@ -215,7 +258,10 @@ def status(
     g = _globals(ctx)
     result = get_status(g.registry(), model)
     if not result.signing_required:
-        g.out.line("warning: policy has signing.required: false; this history is UNSIGNED and unverifiable", err=True)
+        g.out.line(
+            "warning: policy has signing.required: false; this history is UNSIGNED and unverifiable",
+            err=True,
+        )
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK
@@ -244,9 +290,13 @@ def check(
     ctx: typer.Context,
     paths: Annotated[
         Optional[list[Path]],
-        typer.Argument(help="Files to check (pre-commit passes the staged ones). Default: every registry file."),
+        typer.Argument(
+            help="Files to check (pre-commit passes the staged ones). Default: every registry file."
+        ),
     ] = None,
-    all_files: Annotated[bool, typer.Option("--all", help="Check every registry file (the default with no PATHS).")] = False,
+    all_files: Annotated[
+        bool, typer.Option("--all", help="Check every registry file (the default with no PATHS).")
+    ] = False,
 ) -> int:
     """Check registry files: schema, naming, paths, parents, immutability, eval digests, pinning."""
     from modelreg.errors import UsageError

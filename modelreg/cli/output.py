@@ -31,13 +31,17 @@ class Output:
         stream: TextIO = sys.stderr if err else sys.stdout
         stream.write(text + "\n")
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+    ) -> None:
         cells = [[("" if c is None else str(c)) for c in row] for row in rows]
         if self.tty:
             from rich.console import Console
             from rich.table import Table
 
-            table = Table(title=title, title_justify="left", header_style="bold" if self.color else None)
+            table = Table(
+                title=title, title_justify="left", header_style="bold" if self.color else None
+            )
             for name in columns:
                 table.add_column(name, overflow="fold")
             for row in cells:
@@ -46,9 +50,12 @@ class Output:
             return
         if title:
             self.line(title)
-        widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(columns)]
+        widths = [
+            max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+            for i, h in enumerate(columns)
+        ]
         for row in [list(columns), *cells]:
-            self.line("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            self.line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
     def error(self, payload: dict[str, Any], text: str) -> None:
         """One line on stderr, or the JSON error object with --json."""

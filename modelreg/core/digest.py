@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1  # beyond this a JSON number is not exact in every language
-
 
 
 class CanonicalizationError(ValueError):
@@ -23,7 +22,7 @@ class CanonicalizationError(ValueError):
 
 # json's C string encoder (ensure_ascii=False) escapes exactly what RFC 8785
 # requires: '"', '\\', \b \f \n \r \t, and other controls as lowercase \u00xx.
-_string: Callable[[str], str] = encode_basestring  # type: ignore[assignment]
+_string: Callable[[str], str] = encode_basestring
 
 
 def _number(value: float) -> str:
@@ -76,17 +75,20 @@ def _emit(data: Any, out: list[str]) -> None:
         out.append(_string(data))
     elif isinstance(data, int):
         if abs(data) > MAX_SAFE_INTEGER:
-            raise CanonicalizationError(f"integer {data} is beyond 2^53-1 and has no exact JSON form")
+            raise CanonicalizationError(
+                f"integer {data} is beyond 2^53-1 and has no exact JSON form"
+            )
         out.append(str(data))
     elif isinstance(data, float):
         out.append(_number(data))
     elif isinstance(data, dict):
+        for key in data:
+            if not isinstance(key, str):
+                raise CanonicalizationError(f"object key {key!r} is not a string")
         out.append("{")
         # JCS orders keys by their UTF-16 code units.
         items = sorted(data.items(), key=lambda kv: kv[0].encode("utf-16-be"))
         for i, (key, value) in enumerate(items):
-            if not isinstance(key, str):
-                raise CanonicalizationError(f"object key {key!r} is not a string")
             if i:
                 out.append(",")
             out.append(_string(key))

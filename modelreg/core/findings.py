@@ -58,9 +58,17 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
-    def add(self, rule: str, message: str, file: str = "", line: int = 0, *, warning: bool = False) -> None:
+    def add(
+        self, rule: str, message: str, file: str = "", line: int = 0, *, warning: bool = False
+    ) -> None:
         self.findings.append(
-            Finding(file=file, line=line, rule=rule, message=message, severity="warning" if warning else "error")
+            Finding(
+                file=file,
+                line=line,
+                rule=rule,
+                message=message,
+                severity="warning" if warning else "error",
+            )
         )
 
     def as_json(self) -> dict[str, Any]:

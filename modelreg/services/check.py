@@ -17,7 +17,7 @@ from typing import Any
 
 from modelreg.core.digest import CanonicalizationError, digest, short
 from modelreg.core.findings import Report
-from modelreg.core.names import model_name_problem, parse_version, version_problem
+from modelreg.core.names import model_name_problem, parse_version, version_problem, version_sort_key
 from modelreg.core.pinning import is_pinned
 from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
@@ -48,7 +48,9 @@ class Checker:
 
     # --- helpers -------------------------------------------------------------
 
-    def add(self, rule: str, message: str, rel: str = "", line: int = 0, *, warning: bool = False) -> None:
+    def add(
+        self, rule: str, message: str, rel: str = "", line: int = 0, *, warning: bool = False
+    ) -> None:
         self.report.add(rule, message, self.reg.display(rel) if rel else "", line, warning=warning)
 
     def parse(self, rel: str) -> _Parsed:
@@ -61,7 +63,12 @@ class Checker:
             parsed = _Parsed(doc, doc.data)
         except StrictYamlError as e:
             for p in e.problems:
-                self.add("yaml", p.message + (f" (column {p.column})" if p.column > 1 else ""), rel, p.line)
+                self.add(
+                    "yaml",
+                    p.message + (f" (column {p.column})" if p.column > 1 else ""),
+                    rel,
+                    p.line,
+                )
             parsed = _Parsed(None)
         except OSError as e:
             self.add("unreadable", f"cannot read: {e.strerror}", rel)
@@ -81,8 +88,14 @@ class Checker:
             line = doc.line_of(p.path)
             if p.path in (("version",), ("parent",)) and isinstance(value, float):
                 message = version_problem(value) or message
-            elif message == "'changes' is a required property" and isinstance(doc.data, dict) and "parent" in doc.data:
-                message = "changes (summary and reason) is required with parent: say what changed and why"
+            elif (
+                message == "'changes' is a required property"
+                and isinstance(doc.data, dict)
+                and "parent" in doc.data
+            ):
+                message = (
+                    "changes (summary and reason) is required with parent: say what changed and why"
+                )
                 line = doc.line_of(("parent",))
             where = p.dotted
             self.add("schema", f"{where}: {message}" if where else message, rel, line)
@@ -139,7 +152,9 @@ class Checker:
                 model, version = m[1], m[2]
                 folder = self.reg.eval_dir(model, version)
                 if folder.is_dir():
-                    out += [f"{EVALS}/{model}/{version}/{p.name}" for p in sorted(folder.glob("*.yaml"))]
+                    out += [
+                        f"{EVALS}/{model}/{version}/{p.name}" for p in sorted(folder.glob("*.yaml"))
+                    ]
         return list(dict.fromkeys(out))
 
     def all_files(self) -> Iterable[str]:
@@ -197,7 +212,9 @@ class Checker:
                 self.add("policy", f"stage_rules.{stage}: no such stage in stages", rel, line)
             for src in rule.from_stages or ():
                 if src not in stages:
-                    self.add("policy", f"stage_rules.{stage}.from: no such stage {src!r}", rel, line)
+                    self.add(
+                        "policy", f"stage_rules.{stage}.from: no such stage {src!r}", rel, line
+                    )
             for name in rule.signers:
                 if "@" not in name and name not in policy.groups:
                     self.add(
@@ -210,8 +227,16 @@ class Checker:
             try:
                 re.compile(pattern)
             except re.error as e:
-                self.add("policy", f"pinned_patterns[{i}]: bad regex: {e}", rel, doc.line_of(("pinned_patterns", i)))
-        for key, value in (("allowed_signers", policy.allowed_signers), ("revocation_file", policy.revocation_file)):
+                self.add(
+                    "policy",
+                    f"pinned_patterns[{i}]: bad regex: {e}",
+                    rel,
+                    doc.line_of(("pinned_patterns", i)),
+                )
+        for key, value in (
+            ("allowed_signers", policy.allowed_signers),
+            ("revocation_file", policy.revocation_file),
+        ):
             if value is None:
                 continue
             if not _inside(value):
@@ -226,7 +251,12 @@ class Checker:
             self._reported.add(value)
             if not path.is_file():
                 if key == "revocation_file" or policy.signing_required:
-                    self.add("signers", f"signing.{key}: {value} does not exist", rel, doc.line_of(("signing", key)))
+                    self.add(
+                        "signers",
+                        f"signing.{key}: {value} does not exist",
+                        rel,
+                        doc.line_of(("signing", key)),
+                    )
             elif key == "allowed_signers":
                 self.check_allowed_signers(value)
 
@@ -257,9 +287,19 @@ class Checker:
         assert doc is not None
         data = doc.data
         if data["name"] != model:
-            self.add("path-mismatch", f"name {data['name']!r} does not match its folder models/{model}/", rel, doc.line_of(("name",)))
+            self.add(
+                "path-mismatch",
+                f"name {data['name']!r} does not match its folder models/{model}/",
+                rel,
+                doc.line_of(("name",)),
+            )
         if data["version"] != stem:
-            self.add("path-mismatch", f"version {data['version']!r} does not match its file name {stem}.yaml", rel, doc.line_of(("version",)))
+            self.add(
+                "path-mismatch",
+                f"version {data['version']!r} does not match its file name {stem}.yaml",
+                rel,
+                doc.line_of(("version",)),
+            )
         name_problem = model_name_problem(data["name"])
         if name_problem:
             self.add("naming", name_problem, rel, doc.line_of(("name",)))
@@ -283,7 +323,7 @@ class Checker:
         own = parse_version(stem)
         parent = data.get("parent")
         if parent is None:
-            lower = [v for v in self.reg.versions(model) if own and parse_version(v) and parse_version(v) < own]  # type: ignore[operator]
+            lower = [v for v in self.reg.versions(model) if own and version_sort_key(v) < own]
             if lower:
                 self.add(
                     "parent",
@@ -304,18 +344,33 @@ class Checker:
         changes = data.get("changes") or {}
         for key in ("summary", "reason"):
             if isinstance(changes.get(key), str) and not changes[key].strip():
-                self.add("changes", f"changes.{key} is empty: say what changed and why", rel, doc.line_of(("changes", key)))
+                self.add(
+                    "changes",
+                    f"changes.{key} is empty: say what changed and why",
+                    rel,
+                    doc.line_of(("changes", key)),
+                )
 
     def check_tools(self, rel: str, doc: Document) -> None:
         seen: dict[str, int] = {}
         for i, tool in enumerate(doc.data.get("tools") or ()):
             name = tool["name"]
             if name in seen:
-                self.add("tools", f"tools[{i}]: duplicate tool name {name!r} (also tools[{seen[name]}])", rel, doc.line_of(("tools", i, "name")))
+                self.add(
+                    "tools",
+                    f"tools[{i}]: duplicate tool name {name!r} (also tools[{seen[name]}])",
+                    rel,
+                    doc.line_of(("tools", i, "name")),
+                )
             seen.setdefault(name, i)
             for p in json_schema_problems(tool["input_schema"]):
                 path = ("tools", i, "input_schema", *p.path)
-                self.add("tools", f"{dotted(path)}: not a valid JSON Schema: {p.message}", rel, doc.line_of(path))
+                self.add(
+                    "tools",
+                    f"{dotted(path)}: not a valid JSON Schema: {p.message}",
+                    rel,
+                    doc.line_of(path),
+                )
 
     # --- eval files ------------------------------------------------------------
 
@@ -328,12 +383,22 @@ class Checker:
         data = doc.data
         for key, expected in (("model", model), ("version", version), ("suite", suite)):
             if data[key] != expected:
-                self.add("path-mismatch", f"{key} {data[key]!r} does not match its path ({rel})", rel, doc.line_of((key,)))
+                self.add(
+                    "path-mismatch",
+                    f"{key} {data[key]!r} does not match its path ({rel})",
+                    rel,
+                    doc.line_of((key,)),
+                )
         version_rel = f"{MODELS}/{model}/{version}.yaml"
         actual = self.version_digest(model, version)
         if actual is None:
             if not (self.reg.root / version_rel).is_file():
-                self.add("eval-orphan", f"no version file {version_rel} for this eval", rel, doc.line_of(()))
+                self.add(
+                    "eval-orphan",
+                    f"no version file {version_rel} for this eval",
+                    rel,
+                    doc.line_of(()),
+                )
             return
         if data["config_digest"] != actual:
             self.add(
@@ -354,7 +419,12 @@ class Checker:
         assert doc is not None
         data = doc.data
         if data["model"] != model:
-            self.add("path-mismatch", f"model {data['model']!r} does not match its file name", rel, doc.line_of(("model",)))
+            self.add(
+                "path-mismatch",
+                f"model {data['model']!r} does not match its file name",
+                rel,
+                doc.line_of(("model",)),
+            )
         for stage, entry in (data.get("stages") or {}).items():
             line = doc.line_of(("stages", stage))
             if stage not in self.policy.stages:
@@ -366,12 +436,27 @@ class Checker:
                     continue
                 actual = self.version_digest(model, item["version"])
                 if actual is None:
-                    self.add("stage-state", f"{stage} {label} {model}@{item['version']} is not registered", rel, line)
+                    self.add(
+                        "stage-state",
+                        f"{stage} {label} {model}@{item['version']} is not registered",
+                        rel,
+                        line,
+                    )
                 elif item["digest"] != actual:
-                    self.add("stage-state", f"{stage} {label} digest does not match {model}@{item['version']}", rel, line)
+                    self.add(
+                        "stage-state",
+                        f"{stage} {label} digest does not match {model}@{item['version']}",
+                        rel,
+                        line,
+                    )
         for i, version in enumerate(data.get("archived") or ()):
             if not (self.reg.version_path(model, version)).is_file():
-                self.add("stage-state", f"archived version {model}@{version} does not exist", rel, doc.line_of(("archived", i)))
+                self.add(
+                    "stage-state",
+                    f"archived version {model}@{version} does not exist",
+                    rel,
+                    doc.line_of(("archived", i)),
+                )
 
     # --- whole-registry rules ------------------------------------------------------
 
@@ -405,7 +490,11 @@ class Checker:
                     continue
                 seen.add(path)
                 what = "deleted" if status == "D" else "changed"
-                rel = PurePosixPath(path).relative_to(self.reg.git_prefix or ".").as_posix() if self.reg.git_prefix else path
+                rel = (
+                    PurePosixPath(path).relative_to(self.reg.git_prefix or ".").as_posix()
+                    if self.reg.git_prefix
+                    else path
+                )
                 self.add(
                     "immutable",
                     f"registered version file {what} {where}: versions are immutable once committed; "

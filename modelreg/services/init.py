@@ -115,7 +115,9 @@ def init_registry(directory: Path) -> InitResult:
     }
     repo_arg = f" --repo {prefix.rstrip('/')}" if prefix else ""
     snippets = {
-        top / ".pre-commit-config.yaml": PRE_COMMIT_TEMPLATE.format(repo_arg=repo_arg, prefix=prefix.replace(".", "\\.")),
+        top / ".pre-commit-config.yaml": PRE_COMMIT_TEMPLATE.format(
+            repo_arg=repo_arg, prefix=prefix.replace(".", "\\.")
+        ),
         top / ".github" / "workflows" / "modelreg.yml": WORKFLOW_TEMPLATE.format(repo_arg=repo_arg),
     }
     for path, text in files.items():

@@ -67,7 +67,9 @@ def _lifecycle(reg: Registry, model: str) -> tuple[dict[str, list[str]], set[str
         serving.setdefault(entry["version"], []).append(stage)
         canary = entry.get("canary")
         if canary:
-            serving.setdefault(canary["version"], []).append(f"{stage} (canary {canary['weight']:g}%)")
+            serving.setdefault(canary["version"], []).append(
+                f"{stage} (canary {canary['weight']:g}%)"
+            )
     return serving, set(state.get("archived") or ())
 
 
@@ -136,7 +138,11 @@ def status(reg: Registry, model: str | None = None) -> StatusResult:
                 "previous": entry.get("previous"),
                 "since": entry.get("since"),
                 "canary": (
-                    {"version": canary["version"], "digest": canary["digest"], "weight": canary["weight"]}
+                    {
+                        "version": canary["version"],
+                        "digest": canary["digest"],
+                        "weight": canary["weight"],
+                    }
                     if canary
                     else None
                 ),

@@ -87,7 +87,9 @@ def new_version(
     parent_path = reg.version_path(model, parent)
     if not parent_path.is_file():
         reg.require_model(model)
-        raise NotFound(f"unknown version {model}@{parent} (versions: {', '.join(existing) or 'none'})")
+        raise NotFound(
+            f"unknown version {model}@{parent} (versions: {', '.join(existing) or 'none'})"
+        )
     reg.load(parent_path)  # refuse a parent that is not strict registry YAML
     version = str(Version(*parse_version(parent)).bump(bump))  # type: ignore[misc]
     path = reg.version_path(model, version)
