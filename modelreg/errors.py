@@ -12,6 +12,17 @@ EXIT_USAGE = 2  # bad arguments or bad input to the command itself
 EXIT_ENV = 3  # environment or internal failure
 
 
+def printable(text: str) -> str:
+    """TEXT with control, format (bidi) and other unprintable characters escaped.
+
+    Names come from the file system and from files under review; a newline or an
+    escape sequence in one must not split a finding or reach a terminal raw.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class ModelregError(Exception):
     """Base of every error modelreg reports as one line."""
 
@@ -37,7 +48,7 @@ class ModelregError(Exception):
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        return f"error: {where}{self.message}"
+        return printable(f"error: {where}{self.message}")
 
     def as_json(self) -> dict[str, object]:
         return {"rule": self.rule, "message": self.message, "file": self.file, "line": self.line}

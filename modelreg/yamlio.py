@@ -72,6 +72,8 @@ class Document:
 
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    # how each float was written (`1.10`), for advice such as "quote it: '1.10'"
+    float_texts: dict[Path_, str] = field(default_factory=dict)
 
     def line_of(self, path: Path_) -> int:
         """The line of PATH, or of its nearest ancestor the document has."""
@@ -82,6 +84,10 @@ class Document:
                 return line
             path = path[:-1]
         return self.lines.get((), 1)
+
+
+def _clip(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _line_at(text: str, index: int) -> tuple[int, int]:
@@ -111,8 +117,9 @@ def loads(raw: bytes | str) -> Document:
     """Parse one strict registry YAML document; raise StrictYamlError listing every violation."""
     text = decode(raw.encode("utf-8") if isinstance(raw, str) else raw)
     attempt = text
+    repairs: list[tuple[int, int, int]] = []
     for _ in range(MAX_FLOW_REPAIRS):
-        builder = _Builder(attempt, _c_parser(attempt))
+        builder = _Builder(attempt, _c_parser(attempt), repairs)
         try:
             return builder.build()
         except StrictYamlError:
@@ -121,7 +128,12 @@ def loads(raw: bytes | str) -> Document:
             repaired = _quote_flow_scalar(attempt, builder.syntax_error)
             if repaired is None:
                 break
-            attempt = repaired
+            attempt, repair = repaired
+            repairs.append(repair)
+    if len(text) > MAX_FALLBACK_CHARS:
+        # libyaml's own verdict stands: the pure parser reads ~75 KB/s, and a
+        # hostile megabyte must not take seconds. Registry files are far smaller.
+        raise StrictYamlError(builder.problems)
     # Whatever libyaml could not read (see _quote_flow_scalar) the pure-Python
     # YAML 1.2 parser decides, on the original text: slower, so only the fallback.
     return _Builder(text, _pure_parser(text)).build()
@@ -134,10 +146,12 @@ def loads(raw: bytes | str) -> Document:
 # its value; we do that for simple one-token scalars and let libyaml go on,
 # instead of paying ~5 ms a file for the pure-Python parser.
 MAX_FLOW_REPAIRS = 16
+MAX_FALLBACK_CHARS = 128 * 1024
 _FLOW_TOKEN = re.compile(r"[A-Za-z0-9._/+@=~%?&-][A-Za-z0-9:._/+@=~%?&-]*[A-Za-z0-9._/+@=~%?&-]")
 
 
-def _quote_flow_scalar(text: str, error: Any) -> str | None:
+def _quote_flow_scalar(text: str, error: Any) -> tuple[str, tuple[int, int, int]] | None:
+    """TEXT with the refused scalar double-quoted, and (line, column, length) of the token."""
     context = getattr(error, "context_mark", None)
     if getattr(error, "problem", None) != "found unexpected ':'" or context is None:
         return None
@@ -150,7 +164,16 @@ def _quote_flow_scalar(text: str, error: Any) -> str | None:
     if ":" not in token or not _FLOW_TOKEN.fullmatch(token) or not rest or rest[0] not in ",]}#":
         return None
     lines[context.line] = f'{line[:start]}"{token}"{line[end:]}'
-    return "\n".join(lines)
+    return "\n".join(lines), (context.line, start, len(token))
+
+
+def _original_column(line: int, column: int, repairs: list[tuple[int, int, int]]) -> int:
+    """Map a 0-based column in repaired text back to the text as written."""
+    for r_line, start, length in reversed(repairs):
+        if r_line != line or column <= start:
+            continue
+        column -= 1 if column <= start + length + 1 else 2
+    return column
 
 
 @cache
@@ -181,12 +204,19 @@ class _Fatal(Exception):
 
 
 class _Builder:
-    def __init__(self, text: str, parser: tuple[Callable[[], Any], Callable[[], None]]) -> None:
+    def __init__(
+        self,
+        text: str,
+        parser: tuple[Callable[[], Any], Callable[[], None]],
+        repairs: list[tuple[int, int, int]] | None = None,
+    ) -> None:
         self.text = text
+        self.repairs = repairs or []
         self.get_event, self.dispose = parser
         self.syntax_error: Exception | None = None  # the parser's error, if it refused the text
         self.problems: list[YamlProblem] = []
         self.lines: dict[Path_, int] = {}
+        self.float_texts: dict[Path_, str] = {}
         events, self.errors = _yaml_classes()
         self.Scalar = events.ScalarEvent
         self.MappingStart = events.MappingStartEvent
@@ -199,7 +229,10 @@ class _Builder:
 
     def problem(self, event: Any, message: str) -> None:
         mark = event.start_mark
-        self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, message))
+        column = (
+            _original_column(mark.line, mark.column, self.repairs) if self.repairs else mark.column
+        )
+        self.problems.append(YamlProblem(mark.line + 1, column + 1, message))
 
     def next_event(self) -> Any:
         try:
@@ -241,7 +274,7 @@ class _Builder:
             self.dispose()
         if self.problems:
             raise StrictYamlError(self.problems[:MAX_PROBLEMS])
-        return Document(data, self.lines)
+        return Document(data, self.lines, self.float_texts)
 
     def check_node(self, event: Any) -> None:
         if event.anchor:
@@ -262,7 +295,10 @@ class _Builder:
         if event.anchor or event.tag:
             self.check_node(event)
         if cls is self.Scalar:
-            return self.scalar(event)
+            value = self.scalar(event)
+            if value.__class__ is float:
+                self.float_texts[path] = event.value
+            return value
         if cls is self.MappingStart:
             return self.mapping(path, depth)
         if cls is self.SequenceStart:
@@ -344,7 +380,7 @@ class _Builder:
                 )
                 return value
             if len(digits) > 20:
-                self.problem(event, f"integer {value[:24]}... is too large")
+                self.problem(event, f"integer {_clip(value)} is too large")
                 return None
             number = int(value)
             if abs(number) > MAX_SAFE_INTEGER:
@@ -368,7 +404,7 @@ class _Builder:
         if _FLOAT.match(value):
             real = float(value)
             if not math.isfinite(real):
-                self.problem(event, f"number {value} overflows to infinity")
+                self.problem(event, f"number {_clip(value)} overflows to infinity")
                 return None
             return real
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import time
@@ -13,7 +14,15 @@ import yaml  # PyYAML: an independent YAML 1.1 parser (scenario 47)
 
 import modelreg
 from modelreg.core.digest import MAX_SAFE_INTEGER
-from modelreg.yamlio import MAX_BYTES, MAX_DEPTH, MAX_PROBLEMS, Document, StrictYamlError, dumps, loads
+from modelreg.yamlio import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_PROBLEMS,
+    Document,
+    StrictYamlError,
+    dumps,
+    loads,
+)
 
 # A generous bound: "under a second" on a slow, shared machine.
 FAST = 1.0
@@ -34,8 +43,7 @@ def only_problem(source: str | bytes) -> tuple[int, int, str]:
 def billion_laughs(levels: int = 9, prefix: str = "") -> str:
     """The classic alias bomb: 9 levels of 9 aliases expand to 9**9 strings."""
     lines = [prefix + 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    names = "abcdefghijklmnopqrstuvwxyz"
-    for prev, name in zip(names[: levels - 1], names[1:levels]):
+    for prev, name in itertools.pairwise("abcdefghijklmnopqrstuvwxyz"[:levels]):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     return "\n".join(lines) + "\n"
 
@@ -50,7 +58,13 @@ REFUSED = [
     # 33 anchors and aliases, even harmless ones
     ("anchor", "a: &x 1\n", 1, 4, "anchor &x is not allowed"),
     # 34 merge keys
-    ("merge-map", "base: {a: 1}\nother:\n  <<: {a: 2}\n  b: 3\n", 3, 3, "merge key << is not allowed"),
+    (
+        "merge-map",
+        "base: {a: 1}\nother:\n  <<: {a: 2}\n  b: 3\n",
+        3,
+        3,
+        "merge key << is not allowed",
+    ),
     ("merge-seq", "other:\n  <<: [{a: 2}]\n", 2, 3, "merge key << is not allowed"),
     # 37 custom tags
     ("tag-foo", "a: !Foo bar\n", 1, 4, "explicit tag !Foo is not allowed"),
@@ -59,7 +73,13 @@ REFUSED = [
     # 38 directives
     ("yaml-1.1", "%YAML 1.1\n---\na: 1\n", 1, 1, "%YAML directive is not allowed"),
     ("yaml-1.2", "%YAML 1.2\n---\na: 1\n", 1, 1, "%YAML directive is not allowed"),
-    ("tag-directive", "%TAG !e! tag:example.com,2000:\n---\na: 1\n", 1, 1, "%TAG directive is not allowed"),
+    (
+        "tag-directive",
+        "%TAG !e! tag:example.com,2000:\n---\na: 1\n",
+        1,
+        1,
+        "%TAG directive is not allowed",
+    ),
     # 40 tab indentation, with line and column
     ("tab-col1", "a:\n\tb: 1\n", 2, 1, "found character '\\t' that cannot start any token"),
     ("tab-nested", "a: 1\nb:\n  c: 1\n\td: 2\n", 4, 1, "found character '\\t'"),
@@ -87,7 +107,13 @@ REFUSED = [
     ("key-map", "? {x: 1}\n: d\n", 1, 3, "complex keys are not allowed"),
     # 43 several documents, empty files
     ("two-docs", "a: 1\n---\nb: 2\n", 2, 1, "several YAML documents in one file"),
-    ("two-docs-explicit", "---\na: 1\n...\n---\nb: 2\n", 4, 1, "several YAML documents in one file"),
+    (
+        "two-docs-explicit",
+        "---\na: 1\n...\n---\nb: 2\n",
+        4,
+        1,
+        "several YAML documents in one file",
+    ),
     ("empty", "", 1, 1, "empty file: expected one YAML document"),
     ("comment-only", "# just a comment\n# and another\n", 1, 1, "empty file"),
     ("blank-lines", "\n\n   \n", 1, 1, "empty file"),
@@ -120,13 +146,23 @@ REFUSED = [
     # alone: a colon inside a flow scalar, valid YAML 1.2
     ("flow-colon-tag", "run: {at: 2026-11-21T10:00:00Z}\nx: !Foo y\n", 2, 4, "explicit tag !Foo"),
     ("flow-colon-dup", "run: {at: 2026-11-21T10:00:00Z, at: x}\n", 1, 33, "duplicate key 'at'"),
-    ("flow-colon-nan", "run: {at: 2026-11-21T10:00:00Z, n: .nan}\n", 1, 36, "non-finite number .nan"),
-    ("flow-colon-bidi", "u: [s3://b/k, \"x\u202ey\"]\n", 1, 15, "bidirectional control character"),
+    (
+        "flow-colon-nan",
+        "run: {at: 2026-11-21T10:00:00Z, n: .nan}\n",
+        1,
+        36,
+        "non-finite number .nan",
+    ),
+    ("flow-colon-bidi", 'u: [s3://b/k, "x\u202ey"]\n', 1, 15, "bidirectional control character"),
 ]
 
 
-@pytest.mark.parametrize(("source", "line", "column", "fragment"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
-def test_refused_with_line_column_and_message(source: str, line: int, column: int, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "line", "column", "fragment"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
+)
+def test_refused_with_line_column_and_message(
+    source: str, line: int, column: int, fragment: str
+) -> None:
     found = problems_of(source)
     assert found, source
     first_line, first_column, message = found[0]
@@ -164,7 +200,9 @@ def test_problems_are_capped_per_file() -> None:
 # --- 33 alias bomb -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prefix", ["", "x: {at: 2026-11-21T10:00:00Z}\n"], ids=["plain", "after-flow-colon"])
+@pytest.mark.parametrize(
+    "prefix", ["", "x: {at: 2026-11-21T10:00:00Z}\n"], ids=["plain", "after-flow-colon"]
+)
 def test_alias_bomb_refused_fast_without_expansion(prefix: str) -> None:
     source = billion_laughs(9, prefix)
     tracemalloc.start()
@@ -207,7 +245,8 @@ def test_file_over_the_cap_is_refused_before_parsing() -> None:
     start = time.perf_counter()
     found = only_problem(raw)
     assert time.perf_counter() - start < FAST
-    assert found == (1, 1, f"file is {MAX_BYTES + 1} bytes, over the {MAX_BYTES}-byte limit")
+    assert found[:2] == (1, 1)
+    assert f"over the {MAX_BYTES}-byte limit" in found[2]
 
 
 def test_file_over_the_cap_as_str_counts_utf8_bytes() -> None:
@@ -237,14 +276,18 @@ PYTHON_TAGS = [
 
 
 @pytest.mark.parametrize("source", PYTHON_TAGS)
-def test_python_tags_never_run(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_tags_never_run(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     found = problems_of(source)
     assert any("explicit tag !!python/" in m for _l, _c, m in found), found
     assert not (tmp_path / "MARKER").exists()
 
 
-def test_roundtrip_loader_does_not_run_python_tags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_roundtrip_loader_does_not_run_python_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from modelreg.yamlio import roundtrip_load
 
     monkeypatch.chdir(tmp_path)
@@ -272,7 +315,7 @@ def test_no_code_path_uses_an_unsafe_loader() -> None:
         # PyYAML is a test-only dependency; ruamel.yaml lives behind yamlio alone
         assert not re.search(r"^\s*(?:import yaml|from yaml\b)", text, re.M), path
         if path.name != "yamlio.py":
-            assert "ruamel" not in text, path
+            assert not re.search(r"\b(?:import|from) ruamel\b", text), path
 
 
 # --- 39 invalid UTF-8 ---------------------------------------------------------------------------
@@ -318,14 +361,26 @@ def test_bom_is_accepted() -> None:
         ("at: [2026-11-20t09:30:00z]\n", {"at": ["2026-11-20t09:30:00z"]}),
         # YAML 1.2 core schema: no sexagesimal, no 1.1 booleans, no underscores
         ("a: 22:22\n", {"a": "22:22"}),
-        ("a: yes\nb: no\nc: on\nd: off\ne: y\nf: n\n", {k: v for k, v in zip("abcdef", ["yes", "no", "on", "off", "y", "n"])}),
+        (
+            "a: yes\nb: no\nc: on\nd: off\ne: y\nf: n\n",
+            dict(zip("abcdef", ["yes", "no", "on", "off", "y", "n"], strict=True)),
+        ),
         ("a: 1_000\n", {"a": "1_000"}),
         ("a: =\n", {"a": "="}),
-        ("a: true\nb: False\nc: NULL\nd: ~\ne:\n", {"a": True, "b": False, "c": None, "d": None, "e": None}),
+        (
+            "a: true\nb: False\nc: NULL\nd: ~\ne:\n",
+            {"a": True, "b": False, "c": None, "d": None, "e": None},
+        ),
         ("a: 0o17\nb: 0x1F\nc: -0\nd: +5\n", {"a": 15, "b": 31, "c": 0, "d": 5}),
         ("a: 2.0e-5\nb: 0.00002\nc: 1e3\nd: .5\n", {"a": 2e-05, "b": 2e-05, "c": 1000.0, "d": 0.5}),
-        (f"a: {MAX_SAFE_INTEGER}\nb: {-MAX_SAFE_INTEGER}\n", {"a": MAX_SAFE_INTEGER, "b": -MAX_SAFE_INTEGER}),
-        ("'1': a\n'true': b\n'null': c\n'<<': d\n", {"1": "a", "true": "b", "null": "c", "<<": "d"}),
+        (
+            f"a: {MAX_SAFE_INTEGER}\nb: {-MAX_SAFE_INTEGER}\n",
+            {"a": MAX_SAFE_INTEGER, "b": -MAX_SAFE_INTEGER},
+        ),
+        (
+            "'1': a\n'true': b\n'null': c\n'<<': d\n",
+            {"1": "a", "true": "b", "null": "c", "<<": "d"},
+        ),
         ("a: x\ty\n", {"a": "x\ty"}),  # a tab inside a value is fine
         ("a: 1 # \u202e in a comment is never data\n", {"a": 1}),
         ("just a string\n", "just a string"),
@@ -361,7 +416,10 @@ def test_flow_mapping_with_a_timestamp_is_valid_yaml_1_2() -> None:
     finally:
         parser.dispose()
     doc = loads(source)
-    assert doc.data == {"run": {"id": "run-8812", "at": "2026-11-21T10:00:00Z", "tool": "promptfoo"}, "n": 1}
+    assert doc.data == {
+        "run": {"id": "run-8812", "at": "2026-11-21T10:00:00Z", "tool": "promptfoo"},
+        "n": 1,
+    }
     assert doc.line_of(("n",)) == 2
     assert loads("{at: 2026-11-21T10:00:00Z}").data == {"at": "2026-11-21T10:00:00Z"}
 
@@ -510,12 +568,67 @@ def test_line_of_accepts_a_list_and_defaults_to_line_1() -> None:
 # --- 47 what modelreg writes reads back the same everywhere ---------------------------------------
 
 AMBIGUOUS_STRINGS = [
-    "NO", "yes", "on", "off", "y", "22:22", "0777", "1e3", "1.10", "2026-11-20", "null", "~", "", "=", "<<", "1_000",
-    "Yes", "N", "Off", "TRUE", "false", "Null", "0x1F", "0o17", "0b101", "+1", "-1", ".5", "1:20:30", "190:20:30.15",
-    "2026-11-20T09:30:00Z", "2026-11-20 09:30:00", ".inf", "-.Inf", ".NaN", "1.0e+3", "685_230.15", "0", "00", "-0",
-    "# not a comment", "x #y", "- x", "a: b", "!x", "&x", "*x", "@x", "%x", "|", ">", "?", ":", "'", '"', " lead",
-    "trail ", "multi\nline\n", "tab\there", "é€😀",
-]  # fmt: skip
+    "NO",
+    "yes",
+    "on",
+    "off",
+    "y",
+    "22:22",
+    "0777",
+    "1e3",
+    "1.10",
+    "2026-11-20",
+    "null",
+    "~",
+    "",
+    "=",
+    "<<",
+    "1_000",
+    "Yes",
+    "N",
+    "Off",
+    "TRUE",
+    "false",
+    "Null",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "+1",
+    "-1",
+    ".5",
+    "1:20:30",
+    "190:20:30.15",
+    "2026-11-20T09:30:00Z",
+    "2026-11-20 09:30:00",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "1.0e+3",
+    "685_230.15",
+    "0",
+    "00",
+    "-0",
+    "# not a comment",
+    "x #y",
+    "- x",
+    "a: b",
+    "!x",
+    "&x",
+    "*x",
+    "@x",
+    "%x",
+    "|",
+    ">",
+    "?",
+    ":",
+    "'",
+    '"',
+    " lead",
+    "trail ",
+    "multi\nline\n",
+    "tab\there",
+    "é€😀",
+]
 
 
 @pytest.mark.parametrize("value", AMBIGUOUS_STRINGS)
@@ -526,7 +639,23 @@ def test_written_strings_read_back_as_the_same_strings(value: str) -> None:
     assert loads(text).data == expected, text
 
 
-@pytest.mark.parametrize("value", [2e-05, 1e16, 1e-07, 1e22, 5e-324, 1.7976931348623157e308, -2e-05, 0.1, 1.5, 3.0, 0.0, 123456789.0])
+@pytest.mark.parametrize(
+    "value",
+    [
+        2e-05,
+        1e16,
+        1e-07,
+        1e22,
+        5e-324,
+        1.7976931348623157e308,
+        -2e-05,
+        0.1,
+        1.5,
+        3.0,
+        0.0,
+        123456789.0,
+    ],
+)
 def test_written_floats_read_back_as_floats(value: float) -> None:
     text = dumps({"x": value})
     other = yaml.safe_load(text)["x"]

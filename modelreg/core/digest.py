@@ -87,7 +87,7 @@ def _emit(data: Any, out: list[str]) -> None:
                 raise CanonicalizationError(f"object key {key!r} is not a string")
         out.append("{")
         # JCS orders keys by their UTF-16 code units.
-        items = sorted(data.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        items = sorted(data.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass"))
         for i, (key, value) in enumerate(items):
             if i:
                 out.append(",")
@@ -108,7 +108,11 @@ def _emit(data: Any, out: list[str]) -> None:
 
 def digest(data: Any) -> str:
     """`sha256:<hex>` of the canonical JSON of DATA."""
-    return "sha256:" + hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+    try:
+        raw = canonical_json(data).encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate is no character: no UTF-8 form
+        raise CanonicalizationError(f"text holds a lone surrogate {e.object[e.start]!r}") from None
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def short(digest_text: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelreg.errors import printable
+
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -31,12 +33,13 @@ class Finding:
         return out
 
     def one_line(self) -> str:
-        where = self.file
+        """`error: file:line: message [rule]`, with control characters escaped: always one line."""
+        where = printable(self.file)
         if where and self.line:
             where += f":{self.line}"
         label = "error" if self.severity == "error" else "warning"
         prefix = f"{label}: {where}: " if where else f"{label}: "
-        return f"{prefix}{self.message} [{self.rule}]"
+        return f"{prefix}{printable(self.message)} [{self.rule}]"
 
 
 @dataclass

@@ -70,9 +70,11 @@ def parse_version(text: object) -> Version | None:
     return Version(int(m[1]), int(m[2]), int(m[3]))
 
 
-def version_problem(text: object) -> str | None:
+def version_problem(text: object, written: str | None = None) -> str | None:
+    """Why TEXT is not a version; WRITTEN is how a number was spelled in the file."""
     if isinstance(text, float):
-        return f"version must be a string; quote it: '{text!r}' (a bare {text!r} is a number)"
+        spelled = written or repr(text)
+        return f"version must be a string; quote it: '{spelled}' (a bare {spelled} is a number)"
     if not isinstance(text, str):
         return "version must be a string such as '1.2.0'"
     if parse_version(text) is None:

@@ -87,7 +87,7 @@ class Checker:
             message = p.message
             line = doc.line_of(p.path)
             if p.path in (("version",), ("parent",)) and isinstance(value, float):
-                message = version_problem(value) or message
+                message = version_problem(value, doc.float_texts.get(p.path)) or message
             elif (
                 message == "'changes' is a required property"
                 and isinstance(doc.data, dict)
@@ -249,6 +249,24 @@ class Checker:
                 continue
             path = self.reg.root / value
             self._reported.add(value)
+            if path.is_symlink() or (
+                path.exists() and not path.resolve().is_relative_to(self.reg.root)
+            ):
+                self.add(
+                    "path-escape",
+                    f"signing.{key}: {value} is a symbolic link; signer files must be regular files in the registry",
+                    rel,
+                    doc.line_of(("signing", key)),
+                )
+                continue
+            if path.exists() and not path.is_file():
+                self.add(
+                    "signers",
+                    f"signing.{key}: {value} is not a file",
+                    rel,
+                    doc.line_of(("signing", key)),
+                )
+                continue
             if not path.is_file():
                 if key == "revocation_file" or policy.signing_required:
                     self.add(
