@@ -144,3 +144,92 @@ def test_input_schema_meta_validation() -> None:
 
 def test_schema_problem_paths_are_dotted() -> None:
     assert schemas.dotted(("tools", 1, "input_schema", "type")) == "tools[1].input_schema.type"
+
+
+def test_generated_validators_are_up_to_date() -> None:
+    """modelreg/_validators/ must be regenerated (`python schemas/regenerate.py`) after a schema edit."""
+    import hashlib
+
+    for kind, file in schemas.SOURCES.items():
+        generated = (schemas.GENERATED / f"{kind.replace('-', '_')}.py").read_text()
+        digest = hashlib.sha256((schemas.schema_dir() / file).read_bytes()).hexdigest()
+        assert f"# source sha256:{digest}\n" in generated, (
+            f"{file} changed: run `python schemas/regenerate.py`"
+        )
+
+
+# A corpus of tool input schemas: the flattened meta-schema must judge them as
+# jsonschema's Draft202012Validator.check_schema does.
+SCHEMA_CORPUS = [
+    True,
+    False,
+    {},
+    {"type": "object"},
+    {"type": "objekt"},
+    {"type": ["string", "null"]},
+    {"type": ["string", "string"]},
+    {"type": []},
+    {"properties": {"a": {"type": "string"}}},
+    {"properties": {"a": {"type": 1}}},
+    {"properties": []},
+    {"items": {"type": "integer"}},
+    {"items": [{"type": "integer"}]},
+    {"prefixItems": []},
+    {"prefixItems": [{}]},
+    {"required": ["a", "a"]},
+    {"required": "a"},
+    {"minLength": -1},
+    {"minLength": 1.0},
+    {"minLength": 1.5},
+    {"enum": "x"},
+    {"enum": []},
+    {"const": None},
+    {"$id": "a#b"},
+    {"$id": "a#"},
+    {"$anchor": "1x"},
+    {"allOf": []},
+    {"anyOf": [{"type": "x"}]},
+    {"not": {"type": "null"}},
+    {"additionalProperties": False},
+    {"additionalProperties": "no"},
+    {"dependentRequired": {"a": ["b"]}},
+    {"dependentRequired": {"a": "b"}},
+    {"multipleOf": 0},
+    {"multipleOf": -1},
+    {"multipleOf": 0.5},
+    {"uniqueItems": "yes"},
+    {"x-custom": 1},
+    {"$defs": {"a": {"type": "bad"}}},
+    {"dependencies": {"a": ["b"], "c": {"type": "x"}}},
+    {"format": 1},
+    {"format": "email"},
+    {"minimum": "1"},
+    {"examples": {}},
+    [],
+    "object",
+    3,
+    None,
+    {"contentSchema": {"type": "nope"}},
+    {"type": "integer", "minimum": True},
+    {
+        "type": "object",
+        "properties": {"q": {"type": "string"}, "n": {"type": "integer", "minimum": 1}},
+        "required": ["q"],
+    },
+    {"$ref": "#/$defs/x", "$defs": {"x": {"type": "string"}}},
+    {"$ref": 5},
+    {"if": {"type": "string"}, "then": {"minLength": 1}, "else": {"type": "null"}},
+    {"then": 3},
+    {"unevaluatedProperties": False},
+    {"unevaluatedItems": {"type": 2}},
+    {"propertyNames": {"pattern": "^a"}},
+    {"patternProperties": {"^x-": {}}},
+    {"patternProperties": {"^x-": 1}},
+    {"contains": {}, "minContains": -2},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMA_CORPUS, ids=lambda s: json.dumps(s)[:40])
+def test_flat_meta_schema_agrees_with_jsonschema(schema: object) -> None:
+    fast_ok = schemas.json_schema_problems(schema) == []
+    assert fast_ok == Draft202012Validator(Draft202012Validator.META_SCHEMA).is_valid(schema)

@@ -1,0 +1,1 @@
+"""Generated fast validators (see modelreg.schemas); do not edit."""
