@@ -50,6 +50,18 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    # Byte-compile modelreg as an installed wheel is: with PYTHONDONTWRITEBYTECODE
+    # set (as on some machines), an editable install would recompile every run.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            str(Path(__file__).resolve().parents[1] / "modelreg"),
+        ],
+        check=True,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="modelreg-bench-"))
     try:
         root = tmp / "registry"

@@ -87,14 +87,6 @@ class Registry:
         except ValueError:  # pragma: no cover - another drive on Windows
             return str(full)
 
-    def rel(self, path: Path) -> str:
-        """PATH relative to the registry root, in posix form."""
-        return (
-            path.resolve().relative_to(self.root).as_posix()
-            if path.is_absolute()
-            else path.as_posix()
-        )
-
     def version_path(self, model: str, version: str) -> Path:
         return self.root / MODELS / model / f"{version}.yaml"
 

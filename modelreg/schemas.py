@@ -194,4 +194,3 @@ def json_schema_problems(schema: Any) -> list[SchemaProblem]:
             SchemaProblem(tuple(e.absolute_path), _message(e)) for e in _meta().iter_errors(schema)
         ] or [SchemaProblem((), "not a valid JSON Schema")]
     return _meta_results[key]
-

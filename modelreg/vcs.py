@@ -78,9 +78,6 @@ class Git:
             raise GitError(f"git {args[0]}: {_advice(proc.stderr.decode('utf-8', 'replace'))}")
         return proc
 
-    def out(self, *args: str, **kw: object) -> str:
-        return self.run(*args, **kw).stdout.decode("utf-8", "replace")  # type: ignore[arg-type]
-
     @cached_property
     def toplevel(self) -> Path | None:
         """The work tree's top, or None when CWD is not in a git work tree."""

@@ -140,8 +140,9 @@ def new(
     from modelreg.services.scaffold import new_version
 
     g = _globals(ctx)
-    result = new_version(g.registry(), model, from_version=from_version, bump=bump, kind=kind)
-    shown = g.registry().display(result.path)
+    reg = g.registry()
+    result = new_version(reg, model, from_version=from_version, bump=bump, kind=kind)
+    shown = reg.display(result.path)
     if g.out.as_json:
         g.out.json(
             {

@@ -10,8 +10,6 @@ from modelreg.errors import UsageError
 
 _MODEL_RE = re.compile(r"(?:[a-z0-9]|[a-z0-9][a-z0-9._-]{0,62}[a-z0-9])\Z")
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
-_STAGE_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
-_SUITE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}\Z")
 
 BUMPS = ("major", "minor", "patch")
 
@@ -32,14 +30,6 @@ def model_name_problem(name: object) -> str | None:
 
 def is_model_name(name: object) -> bool:
     return model_name_problem(name) is None
-
-
-def is_stage_name(name: object) -> bool:
-    return isinstance(name, str) and bool(_STAGE_RE.match(name)) and name != "archived"
-
-
-def is_suite_name(name: object) -> bool:
-    return isinstance(name, str) and bool(_SUITE_RE.match(name)) and ".." not in name
 
 
 class Version(NamedTuple):

@@ -74,16 +74,3 @@ class Policy:
             stage_rules=rules,
             groups={k: tuple(v) for k, v in (data.get("groups") or {}).items()},
         )
-
-    def rule(self, stage: str) -> StageRule:
-        return self.stage_rules.get(stage, StageRule())
-
-    def signers_for(self, stage: str) -> set[str] | None:
-        """Principals allowed to sign for STAGE (groups expanded); None means any trusted signer."""
-        names = self.rule(stage).signers
-        if not names:
-            return None
-        out: set[str] = set()
-        for name in names:
-            out.update(self.groups.get(name, (name,)))
-        return out
