@@ -1,14 +1,19 @@
-"""Adapter: the only ruamel.yaml importer. Strict fast loads, line lookup, safe writes.
+"""Adapter: the only YAML importer. Strict fast loads, line lookup, safe round-trip writes.
 
-Loading never constructs Python objects from tags: the C parser (libyaml in
-ruamel.yaml.clib) turns the text into events, and this module builds plain
-JSON data from them itself, refusing everything DESIGN 2.1 forbids (several
-documents, directives, explicit tags, anchors and aliases, merge keys,
-duplicate or non-string keys, non-finite numbers, integers without an exact
-JSON form, nesting deeper than MAX_DEPTH). Plain scalars are resolved with the
-YAML 1.2 core schema except that timestamps stay strings, so a date never
-becomes a datetime and digests stay stable. Because aliases are refused at the
-event level, an alias bomb is rejected before anything is expanded.
+Loading never constructs Python objects from tags. libyaml (the C parser that
+PyYAML bundles, 0.2.5 or newer) turns the text into events, and this module
+builds plain JSON data from them itself, refusing everything DESIGN 2.1
+forbids: several documents, directives, explicit tags, anchors and aliases,
+merge keys, duplicate or non-string keys, non-finite numbers, integers without
+an exact JSON form, nesting deeper than MAX_DEPTH, bidi controls and lone
+surrogates. Plain scalars are resolved with the YAML 1.2 core schema except
+that timestamps stay strings, so a date never becomes a datetime and digests
+stay stable. Aliases are refused as events, so an alias bomb is rejected
+before anything could be expanded.
+
+Writing uses ruamel.yaml's round-trip mode (comments and layout of a parent
+survive `new`), with every string that another parser could read as something
+else quoted.
 
 Every violation is a (line, column, message) with 1-based lines; the builder
 keeps going after a violation that does not stop parsing, so one pass reports
@@ -20,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,10 +96,11 @@ def _clip(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _line_at(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, column
+def _line_at(text: str, byte_offset: int) -> tuple[int, int]:
+    """1-based line and character column of a byte offset into TEXT's UTF-8 form."""
+    raw = text.encode("utf-8", "surrogatepass")[:byte_offset]
+    start = raw.rfind(b"\n") + 1
+    return raw.count(b"\n") + 1, len(raw[start:].decode("utf-8", "replace")) + 1
 
 
 def decode(raw: bytes) -> str:
@@ -113,90 +120,52 @@ def decode(raw: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+def read_limited(path: Path) -> bytes:
+    """The bytes of a regular file, refusing anything else and anything over MAX_BYTES.
+
+    Opened non-blocking so that a FIFO named like a registry file cannot hang us,
+    and read only up to the cap, so a huge (or sparse) file costs nothing.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StrictYamlError([YamlProblem(1, 1, "not a regular file")])
+        with os.fdopen(os.dup(fd), "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise StrictYamlError([YamlProblem(1, 1, f"file is over the {MAX_BYTES}-byte limit")])
+    return raw
+
+
 def loads(raw: bytes | str) -> Document:
     """Parse one strict registry YAML document; raise StrictYamlError listing every violation."""
     text = decode(raw.encode("utf-8") if isinstance(raw, str) else raw)
-    attempt = text
-    repairs: list[tuple[int, int, int]] = []
-    for _ in range(MAX_FLOW_REPAIRS):
-        builder = _Builder(attempt, _c_parser(attempt), repairs)
-        try:
-            return builder.build()
-        except StrictYamlError:
-            if builder.syntax_error is None:
-                raise
-            repaired = _quote_flow_scalar(attempt, builder.syntax_error)
-            if repaired is None:
-                break
-            attempt, repair = repaired
-            repairs.append(repair)
-    if len(text) > MAX_FALLBACK_CHARS:
-        # libyaml's own verdict stands: the pure parser reads ~75 KB/s, and a
-        # hostile megabyte must not take seconds. Registry files are far smaller.
-        raise StrictYamlError(builder.problems)
-    # Whatever libyaml could not read (see _quote_flow_scalar) the pure-Python
-    # YAML 1.2 parser decides, on the original text: slower, so only the fallback.
-    return _Builder(text, _pure_parser(text)).build()
+    return _Builder(text).build()
 
 
-# libyaml implements YAML 1.1 syntax, which refuses a colon inside a plain
-# scalar in flow context (`{at: 2026-11-21T10:00:00Z}`, `[s3://b/k]`), valid in
-# YAML 1.2. Such a scalar always resolves to a string under the 1.2 core schema
-# (no null, bool, int or float form contains ':'), so double-quoting it keeps
-# its value; we do that for simple one-token scalars and let libyaml go on,
-# instead of paying ~5 ms a file for the pure-Python parser.
-MAX_FLOW_REPAIRS = 16
-MAX_FALLBACK_CHARS = 128 * 1024
-_FLOW_TOKEN = re.compile(r"[A-Za-z0-9._/+@=~%?&-][A-Za-z0-9:._/+@=~%?&-]*[A-Za-z0-9._/+@=~%?&-]")
-
-
-def _quote_flow_scalar(text: str, error: Any) -> tuple[str, tuple[int, int, int]] | None:
-    """TEXT with the refused scalar double-quoted, and (line, column, length) of the token."""
-    context = getattr(error, "context_mark", None)
-    if getattr(error, "problem", None) != "found unexpected ':'" or context is None:
-        return None
-    lines = text.split("\n")
-    line = lines[context.line]
-    start = end = context.column
-    while end < len(line) and line[end] not in ",]} \t":
-        end += 1
-    token, rest = line[start:end], line[end:].lstrip(" \t")
-    if ":" not in token or not _FLOW_TOKEN.fullmatch(token) or not rest or rest[0] not in ",]}#":
-        return None
-    lines[context.line] = f'{line[:start]}"{token}"{line[end:]}'
-    return "\n".join(lines), (context.line, start, len(token))
-
-
-def _original_column(line: int, column: int, repairs: list[tuple[int, int, int]]) -> int:
-    """Map a 0-based column in repaired text back to the text as written."""
-    for r_line, start, length in reversed(repairs):
-        if r_line != line or column <= start:
-            continue
-        column -= 1 if column <= start + length + 1 else 2
-    return column
+def load_path(path: Path) -> Document:
+    """read_limited + loads."""
+    return loads(read_limited(path))
 
 
 @cache
-def _yaml_classes() -> Any:
-    """ruamel's event and error classes, imported once on first use."""
-    from ruamel.yaml import error, events
+def _yaml() -> Any:
+    """PyYAML, imported on first use (its C parser is what we need)."""
+    import yaml
 
-    return events, error
-
-
-def _c_parser(text: str) -> tuple[Callable[[], Any], Callable[[], None]]:
-    try:
-        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - only without the C extension
-        return _pure_parser(text)
-    parser = CParser(text)
-    return parser.get_event, parser.dispose
+    return yaml
 
 
-def _pure_parser(text: str) -> tuple[Callable[[], Any], Callable[[], None]]:
-    from ruamel.yaml import YAML
-
-    return iter(YAML(typ="safe", pure=True).parse(text)).__next__, lambda: None
+def _parser(text: str) -> tuple[Callable[[], Any], Callable[[], None]]:
+    yaml = _yaml()
+    c_parser = getattr(getattr(yaml, "_yaml", None), "CParser", None)
+    if c_parser is not None:
+        parser = c_parser(text)
+        return parser.get_event, parser.dispose
+    # PyYAML without libyaml: its pure-Python parser, same events (slower).
+    return iter(yaml.parse(text, Loader=yaml.SafeLoader)).__next__, lambda: None  # pragma: no cover
 
 
 class _Fatal(Exception):
@@ -204,20 +173,13 @@ class _Fatal(Exception):
 
 
 class _Builder:
-    def __init__(
-        self,
-        text: str,
-        parser: tuple[Callable[[], Any], Callable[[], None]],
-        repairs: list[tuple[int, int, int]] | None = None,
-    ) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
-        self.repairs = repairs or []
-        self.get_event, self.dispose = parser
-        self.syntax_error: Exception | None = None  # the parser's error, if it refused the text
+        self.get_event, self.dispose = _parser(text)
         self.problems: list[YamlProblem] = []
         self.lines: dict[Path_, int] = {}
         self.float_texts: dict[Path_, str] = {}
-        events, self.errors = _yaml_classes()
+        events = self.errors = _yaml()
         self.Scalar = events.ScalarEvent
         self.MappingStart = events.MappingStartEvent
         self.MappingEnd = events.MappingEndEvent
@@ -229,27 +191,32 @@ class _Builder:
 
     def problem(self, event: Any, message: str) -> None:
         mark = event.start_mark
-        column = (
-            _original_column(mark.line, mark.column, self.repairs) if self.repairs else mark.column
-        )
-        self.problems.append(YamlProblem(mark.line + 1, column + 1, message))
+        self.problems.append(YamlProblem(mark.line + 1, mark.column + 1, message))
 
     def next_event(self) -> Any:
         try:
             return self.get_event()
         except self.errors.MarkedYAMLError as e:
-            self.syntax_error = e
             mark = e.problem_mark or e.context_mark
-            message = e.problem or e.context or "invalid YAML"
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            self.problems.append(YamlProblem(line, column, f"invalid YAML: {message}"))
+            self.problems.append(YamlProblem(line, column, self.explain(e, mark)))
         except self.errors.YAMLError as e:  # ReaderError: a character YAML does not allow
-            self.syntax_error = e
             position = getattr(e, "position", None)
             line, column = _line_at(self.text, position) if isinstance(position, int) else (1, 1)
             reason = getattr(e, "reason", None) or str(e).splitlines()[0]
             self.problems.append(YamlProblem(line, column, f"invalid YAML: {reason}"))
         raise _Fatal
+
+    def explain(self, error: Any, mark: Any) -> str:
+        """libyaml's message, made specific where it is vague."""
+        message = error.problem or error.context or "invalid YAML"
+        if message == "exceeded maximum nesting depth":
+            return f"nesting deeper than {MAX_DEPTH} levels"
+        if ("tab character" in message or "cannot start any token" in message) and mark is not None:
+            lines = self.text.split("\n")
+            if mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+                return "invalid YAML: found character '\\t' that cannot start any token; indent with spaces"
+        return f"invalid YAML: {message}"
 
     def build(self) -> Document:
         data: Any = None

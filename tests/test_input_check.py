@@ -113,7 +113,14 @@ CASES: dict[str, Case] = {
     ),
     "tab-after-spaces": Case(
         {V12: edit(GOOD_12, "  max_tokens: 256", "  \tmax_tokens: 256")},
-        [(V12, 11, "yaml", "found character '\\t' that cannot start any token (column 3)")],
+        [
+            (
+                V12,
+                11,
+                "yaml",
+                "found character '\\t' that cannot start any token; indent with spaces (column 3)",
+            )
+        ],
     ),
     # 41
     "nan-metric": Case(
