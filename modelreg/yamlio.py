@@ -320,7 +320,7 @@ class _Builder:
 
     def scalar(self, event: Any) -> Any:
         value: str = event.value
-        odd = _ODD_CHARACTERS.search(value)
+        odd = None if value.isascii() else _ODD_CHARACTERS.search(value)
         if odd:
             if "\ud800" <= odd.group() <= "\udfff":
                 self.problem(event, "text holds a lone UTF-16 surrogate escape (not a character)")
