@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.digest import CanonicalizationError, digest
-from modelreg.core.names import is_model_name, parse_version, version_sort_key
+from modelreg.core.names import is_model_name, model_name_problem, parse_version, version_sort_key
 from modelreg.core.policy import POLICY_FILE, Policy
-from modelreg.errors import BadInput, NotARegistry, NotFound
+from modelreg.errors import BadInput, NotARegistry, NotFound, UsageError
 from modelreg.vcs import Git
-from modelreg.yamlio import Document, StrictYamlError, loads
+from modelreg.yamlio import Document, StrictYamlError, load_path
 
 MODELS, EVALS, STAGES = "models", "evals", "stages"
 
@@ -98,31 +98,36 @@ class Registry:
 
     # --- reading ------------------------------------------------------------
 
-    def load(self, path: Path) -> Document:
-        """Strictly parse one registry file; a bad file is bad input to the command (exit 2)."""
+    def load(self, path: Path, kind: str) -> Document:
+        """Strictly parse one registry file and check it against the KIND schema.
+
+        A bad file is bad input to a read command (exit 2, with file and line);
+        `check` reports the same problems as findings instead.
+        """
+        from modelreg.schemas import validate
+
         try:
-            return loads(path.read_bytes())
+            doc = load_path(path)
         except FileNotFoundError:
             raise NotFound(f"{self.display(path)}: no such file") from None
+        except OSError as e:
+            raise BadInput(f"cannot read: {e.strerror}", file=self.display(path)) from None
         except StrictYamlError as e:
             first = e.problems[0]
             raise BadInput(first.message, file=self.display(path), line=first.line) from None
-
-    @cached_property
-    def policy(self) -> Policy:
-        from modelreg.schemas import validate
-
-        path = self.root / POLICY_FILE
-        doc = self.load(path)
-        problems = validate("registry", doc.data)
+        problems = validate(kind, doc.data)
         if problems:
-            p = problems[0]
+            p = min(problems, key=lambda p: doc.line_of(p.path))  # the first in the file
             raise BadInput(
-                f"policy is invalid: {p.dotted or 'document'}: {p.message} (run `modelreg check`)",
+                f"{p.dotted or 'document'}: {p.message} (run `modelreg check` for every problem)",
                 file=self.display(path),
                 line=doc.line_of(p.path),
             )
-        return Policy.from_data(doc.data)
+        return doc
+
+    @cached_property
+    def policy(self) -> Policy:
+        return Policy.from_data(self.load(self.root / POLICY_FILE, "registry").data)
 
     def model_names(self) -> list[str]:
         folder = self.root / MODELS
@@ -135,10 +140,13 @@ class Registry:
         folder = self.root / MODELS / model
         if not folder.is_dir():
             return []
-        found = [p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")]
+        found = [p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml") and p.is_file()]
         return sorted((v for v in found if parse_version(v)), key=version_sort_key)
 
     def require_model(self, model: str) -> None:
+        problem = model_name_problem(model)
+        if problem:
+            raise UsageError(problem)
         if not (self.root / MODELS / model).is_dir():
             known = ", ".join(self.model_names()) or "none yet"
             raise NotFound(f"unknown model {model!r} (models: {known})")
@@ -149,9 +157,7 @@ class Registry:
         if not path.is_file():
             known = ", ".join(self.versions(model)) or "none"
             raise NotFound(f"unknown version {model}@{version} (versions: {known})")
-        doc = self.load(path)
-        if not isinstance(doc.data, dict):
-            raise BadInput("a version file must be a mapping", file=self.display(path), line=1)
+        doc = self.load(path, "model-version")
         try:
             dg = digest(doc.data)
         except CanonicalizationError as e:
@@ -165,9 +171,7 @@ class Registry:
             return {}
         out: dict[str, dict[str, Any]] = {}
         for path in sorted(folder.glob("*.yaml")):
-            data = self.load(path).data
-            if isinstance(data, dict):
-                out[path.name[:-5]] = data
+            out[path.name[:-5]] = self.load(path, "eval").data
         return out
 
     def stage_state(self, model: str) -> dict[str, Any]:
@@ -175,9 +179,7 @@ class Registry:
         path = self.stage_path(model)
         if not path.is_file():
             return {"model": model, "stages": {}, "archived": []}
-        data = self.load(path).data
-        if not isinstance(data, dict):
-            raise BadInput("a stage state file must be a mapping", file=self.display(path), line=1)
+        data: dict[str, Any] = self.load(path, "stages").data
         return data
 
     def serving(self, model: str) -> dict[str, dict[str, Any] | None]:

@@ -19,11 +19,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-KINDS = ("model-version", "eval", "registry", "stages")
+DOCUMENT_KINDS = ("model-version", "eval", "registry", "stages")
 # The JSON Schema 2020-12 meta-schema flattened for fastjsonschema: the fast
 # check that tools[].input_schema is itself a valid schema.
 META = "json-schema"
-SOURCES = {kind: f"{kind}.schema.json" for kind in KINDS} | {
+SOURCES = {kind: f"{kind}.schema.json" for kind in DOCUMENT_KINDS} | {
     META: "meta/json-schema-2020-12.flat.json"
 }
 GENERATED = Path(__file__).resolve().parent / "_validators"
@@ -120,12 +120,30 @@ def _full(kind: str) -> Any:
     return Draft202012Validator(load_schema(kind))
 
 
+def _problems(error: Any) -> list[SchemaProblem]:
+    """One jsonschema error as findings: an unknown key is named at its own path (and line)."""
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        extra = [
+            k for k in error.instance if k not in known and not any(p.search(k) for p in patterns)
+        ]
+        if extra:
+            return [SchemaProblem((*path, key), f"unknown key {key!r}") for key in extra]
+    return [SchemaProblem(path, _message(error))]
+
+
+def _explain(validator: Any, data: Any) -> list[SchemaProblem]:
+    """Every error jsonschema finds, as findings, each (path, message) once."""
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    # dict.fromkeys: one finding per (path, message), e.g. minLength and pattern on ''
+    return list(dict.fromkeys(p for e in errors for p in _problems(e)))
+
+
 def _message(error: Any) -> str:
     """jsonschema's message, shortened where it would print a whole document."""
     validator = error.validator
-    if validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
     if validator == "required":
         return str(error.message)
     if (
@@ -154,22 +172,43 @@ def validate(kind: str, data: Any) -> list[SchemaProblem]:
         _fast(kind)(data)
         return []
     except fastjsonschema.JsonSchemaException as fast_error:
-        errors = sorted(
-            _full(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
-        )
-        # dict.fromkeys: one finding per (path, message), e.g. minLength and pattern on ''
-        problems = list(
-            dict.fromkeys(SchemaProblem(tuple(e.absolute_path), _message(e)) for e in errors)
-        )
         # Both validators must agree; if jsonschema finds nothing, keep the fast verdict.
-        return problems or [SchemaProblem((), str(fast_error))]
+        return _explain(_full(kind), data) or [SchemaProblem((), str(fast_error))]
 
 
 @cache
 def _meta() -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    # as Draft202012Validator.check_schema judges: with format checks (`regex`)
+    return Draft202012Validator(
+        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _bad_regexes(schema: Any) -> bool:
+    """True if a `pattern` or `patternProperties` key in SCHEMA is not a regex (format: regex)."""
+    if isinstance(schema, list):
+        return any(_bad_regexes(item) for item in schema)
+    if not isinstance(schema, dict):
+        return False
+    regexes = (
+        list(schema.get("patternProperties") or ())
+        if isinstance(schema.get("patternProperties"), dict)
+        else []
+    )
+    if isinstance(schema.get("pattern"), str):
+        regexes.append(schema["pattern"])
+    for regex in regexes:
+        try:
+            re.compile(regex)
+        except re.error:
+            return True
+    return any(
+        _bad_regexes(value)
+        for key, value in schema.items()
+        if key not in ("enum", "const", "default", "examples")
+    )
 
 
 _meta_results: dict[str, list[SchemaProblem]] = {}
@@ -185,12 +224,13 @@ def json_schema_problems(schema: Any) -> list[SchemaProblem]:
 
     try:
         _fast(META)(schema)
-        return []
+        if not _bad_regexes(schema):
+            return []
     except fastjsonschema.JsonSchemaException:
         pass
     key = json.dumps(schema, sort_keys=True)
     if key not in _meta_results:
-        _meta_results[key] = [
-            SchemaProblem(tuple(e.absolute_path), _message(e)) for e in _meta().iter_errors(schema)
-        ] or [SchemaProblem((), "not a valid JSON Schema")]
+        _meta_results[key] = _explain(_meta(), schema) or [
+            SchemaProblem((), "not a valid JSON Schema")
+        ]
     return _meta_results[key]

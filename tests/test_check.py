@@ -65,7 +65,7 @@ def test_good_new_version_passes(cli, example: Path) -> None:
         (("kind: prompt-config", "kind: fine-tuned"), "schema", 1),
         (("kind: prompt-config", "kind: prompt"), "schema", 4),
         (("temperature: 0.1", "temperature: hot"), "schema", 7),
-        (("author: alice@example.com\n", "author: alice@example.com\nowner: bob\n"), "schema", 1),
+        (("author: alice@example.com\n", "author: alice@example.com\nowner: bob\n"), "schema", 12),
         (("version: 1.2.0", "version: 1.10"), "schema", 3),
     ],
 )
@@ -333,4 +333,5 @@ def test_broken_policy_is_a_finding_for_check_but_bad_input_for_status(cli, exam
     assert result.code == 1 and "modelreg.yaml:2: stages: " in result.out
     result = cli("--repo", str(example), "status")
     assert result.code == 2
-    assert result.err.startswith("error: ") and "modelreg.yaml:2: policy is invalid" in result.err
+    assert result.err.startswith("error: ") and "modelreg.yaml:2: stages: " in result.err
+    assert result.err.count("\n") == 1

@@ -127,6 +127,11 @@ def test_new_options(cli, example: Path) -> None:
     assert cli("--repo", str(example), "new", "summarizer", "--from", "7.0.0").code == 2
     assert cli("--repo", str(example), "new", "summarizer", "--bump", "huge").code == 2
     assert cli("--repo", str(example), "new", "Bad_Name").code == 2
+    # an unfinished parent is refused as bad input, naming its empty field
+    refused = cli("--repo", str(example), "new", "summarizer", "--kind", "fine-tuned")
+    assert refused.code == 2 and "2.0.0.yaml:16: changes.summary: must not be empty" in refused.err
+    parent = example / "models/summarizer/2.0.0.yaml"
+    parent.write_text(parent.read_text().replace("summary: ''", "summary: a").replace("reason: ''", "reason: b"))
     assert cli("--repo", str(example), "new", "summarizer", "--kind", "fine-tuned").code == 0
     data = yaml.safe_load((example / "models/summarizer/2.1.0.yaml").read_text())
     assert data["kind"] == "fine-tuned" and data["parent"] == "2.0.0"

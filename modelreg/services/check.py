@@ -1,7 +1,8 @@
 """Service: `check`, the pre-commit entry point. Every problem in the registry's files is a finding.
 
 With no paths it checks every registry file; with paths (pre-commit passes
-the staged file names) it checks those plus what they depend on: a version's
+the staged file names; a folder stands for the registry files below it) it
+checks those plus what they depend on and what depends on them: a version's
 parent and its eval files, an eval's version, a stage file's versions. The
 policy is always checked, since every rule depends on it. Registered version
 files (those HEAD has) must be unchanged in the index and the work tree.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,19 +20,14 @@ from modelreg.core.findings import Report
 from modelreg.core.names import model_name_problem, parse_version, version_problem, version_sort_key
 from modelreg.core.pinning import is_pinned
 from modelreg.core.policy import POLICY_FILE, Policy
+from modelreg.errors import UsageError
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
 from modelreg.schemas import dotted, json_schema_problems, validate
-from modelreg.yamlio import Document, StrictYamlError, loads
+from modelreg.yamlio import Document, StrictYamlError, load_path
 
 _VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
 _EVAL_FILE = re.compile(r"evals/([^/]+)/([^/]+)/([^/]+)\.yaml\Z")
 _STAGE_FILE = re.compile(r"stages/([^/]+)\.yaml\Z")
-
-
-@dataclass
-class _Parsed:
-    doc: Document | None  # None when the file could not be parsed (already reported)
-    data: Any = None
 
 
 class Checker:
@@ -41,10 +36,11 @@ class Checker:
     def __init__(self, reg: Registry) -> None:
         self.reg = reg
         self.report = Report()
-        self._parsed: dict[str, _Parsed] = {}
+        self._parsed: dict[str, Document | None] = {}  # None: unparsable (already reported)
         self._reported: set[str] = set()  # files whose own findings are already in the report
         self._digests: dict[str, str | None] = {}
         self.policy = Policy()
+        self.pinned_patterns: list[str] = []  # policy's, those that compile
 
     # --- helpers -------------------------------------------------------------
 
@@ -53,14 +49,13 @@ class Checker:
     ) -> None:
         self.report.add(rule, message, self.reg.display(rel) if rel else "", line, warning=warning)
 
-    def parse(self, rel: str) -> _Parsed:
+    def parse(self, rel: str) -> Document | None:
         """Strictly parse REL once; YAML problems become findings on first parse."""
         if rel in self._parsed:
             return self._parsed[rel]
-        path = self.reg.root / rel
+        parsed: Document | None = None
         try:
-            doc = loads(path.read_bytes())
-            parsed = _Parsed(doc, doc.data)
+            parsed = load_path(self.reg.root / rel)
         except StrictYamlError as e:
             for p in e.problems:
                 self.add(
@@ -69,16 +64,13 @@ class Checker:
                     rel,
                     p.line,
                 )
-            parsed = _Parsed(None)
         except OSError as e:
             self.add("unreadable", f"cannot read: {e.strerror}", rel)
-            parsed = _Parsed(None)
         self._parsed[rel] = parsed
         return parsed
 
-    def schema(self, kind: str, rel: str, parsed: _Parsed) -> bool:
+    def schema(self, kind: str, rel: str, doc: Document | None) -> bool:
         """Schema findings for a parsed file; True when it is schema-valid."""
-        doc = parsed.doc
         if doc is None:
             return False
         problems = validate(kind, doc.data)
@@ -106,13 +98,12 @@ class Checker:
         rel = f"{MODELS}/{model}/{version}.yaml"
         if rel not in self._digests:
             self._digests[rel] = None
-            if (self.reg.root / rel).is_file():
-                parsed = self.parse(rel)
-                if parsed.doc is not None and isinstance(parsed.data, dict):
-                    try:
-                        self._digests[rel] = digest(parsed.data)
-                    except CanonicalizationError:
-                        pass
+            doc = self.parse(rel) if (self.reg.root / rel).is_file() else None
+            if doc is not None and isinstance(doc.data, dict):
+                try:
+                    self._digests[rel] = digest(doc.data)
+                except CanonicalizationError:
+                    pass
         return self._digests[rel]
 
     # --- the whole run --------------------------------------------------------
@@ -131,31 +122,54 @@ class Checker:
         return self.report
 
     def registry_paths(self, paths: Sequence[Path]) -> list[str]:
-        """Registry-relative posix paths of the given files; files outside the registry are skipped."""
-        out = []
+        """Registry-relative posix paths of the given files (folders: the files below them).
+
+        A path that does not exist is a usage error; one outside the registry is
+        skipped, so a broad pre-commit `files:` pattern does no harm.
+        """
+        out: list[str] = []
         for p in paths:
             full = p if p.is_absolute() else Path.cwd() / p
+            if not full.exists() and not full.is_symlink():
+                raise UsageError(f"{p}: no such file or folder")
             try:
-                rel = full.resolve().relative_to(self.reg.root).as_posix()
+                rel = full.absolute().relative_to(self.reg.root).as_posix()
             except ValueError:
                 continue
-            if (self.reg.root / rel).exists():
+            if full.is_dir() and not full.is_symlink():
+                prefix = "" if rel == "." else rel + "/"
+                out += [f for f in self.all_files() if f.startswith(prefix)]
+            else:
                 out.append(rel)
         return out
 
     def expand(self, rels: list[str]) -> list[str]:
-        """REL plus what it depends on (parent) and what depends on it (evals)."""
-        out = list(dict.fromkeys(rels))
+        """RELS plus what they depend on and what depends on them (see the module doc)."""
+        out = list(rels)
         for rel in rels:
-            m = _VERSION_FILE.match(rel)
-            if m:
+            if m := _VERSION_FILE.match(rel):
                 model, version = m[1], m[2]
+                doc = self.parse(rel)
+                parent = doc.data.get("parent") if doc and isinstance(doc.data, dict) else None
+                if isinstance(parent, str) and parse_version(parent):
+                    out.append(f"{MODELS}/{model}/{parent}.yaml")
                 folder = self.reg.eval_dir(model, version)
                 if folder.is_dir():
                     out += [
                         f"{EVALS}/{model}/{version}/{p.name}" for p in sorted(folder.glob("*.yaml"))
                     ]
-        return list(dict.fromkeys(out))
+            elif m := _EVAL_FILE.match(rel):
+                out.append(f"{MODELS}/{m[1]}/{m[2]}.yaml")
+            elif m := _STAGE_FILE.match(rel):
+                doc = self.parse(rel)
+                stages = doc.data.get("stages") if doc and isinstance(doc.data, dict) else None
+                for entry in (stages or {}).values() if isinstance(stages, dict) else ():
+                    for item in (
+                        (entry, (entry or {}).get("canary")) if isinstance(entry, dict) else ()
+                    ):
+                        if isinstance(item, dict) and parse_version(item.get("version")):
+                            out.append(f"{MODELS}/{m[1]}/{item['version']}.yaml")
+        return [rel for rel in dict.fromkeys(out) if (self.reg.root / rel).exists()]
 
     def all_files(self) -> Iterable[str]:
         root = self.reg.root
@@ -199,10 +213,9 @@ class Checker:
     def check_policy(self) -> None:
         rel = POLICY_FILE
         self._reported.add(rel)
-        parsed = self.parse(rel)
-        if not self.schema("registry", rel, parsed):
+        doc = self.parse(rel)
+        if not self.schema("registry", rel, doc):
             return
-        doc = parsed.doc
         assert doc is not None
         self.policy = policy = Policy.from_data(doc.data)
         stages = set(policy.stages)
@@ -226,6 +239,7 @@ class Checker:
         for i, pattern in enumerate(policy.pinned_patterns):
             try:
                 re.compile(pattern)
+                self.pinned_patterns.append(pattern)
             except re.error as e:
                 self.add(
                     "policy",
@@ -298,10 +312,9 @@ class Checker:
             self.add("naming", problem, rel)
         if parse_version(stem) is None:
             self.add("naming", f"file name {stem}.yaml is not MAJOR.MINOR.PATCH.yaml", rel)
-        parsed = self.parse(rel)
-        if not self.schema("model-version", rel, parsed):
+        doc = self.parse(rel)
+        if not self.schema("model-version", rel, doc):
             return
-        doc = parsed.doc
         assert doc is not None
         data = doc.data
         if data["name"] != model:
@@ -324,7 +337,7 @@ class Checker:
         self.check_parent(rel, doc, model, stem)
         self.check_tools(rel, doc)
         model_id = data["model"]["id"]
-        if not is_pinned(model_id, self.policy.pinned_patterns):
+        if not is_pinned(model_id, self.pinned_patterns):
             required = [s for s, r in self.policy.stage_rules.items() if r.require_pinned_model]
             note = f"; stages {', '.join(required)} require a pinned model" if required else ""
             self.add(
@@ -357,17 +370,8 @@ class Checker:
         parent_rel = f"{MODELS}/{model}/{parent}.yaml"
         if not (self.reg.root / parent_rel).is_file():
             self.add("parent", f"parent {model}@{parent} does not exist ({parent_rel})", rel, line)
-        elif self.parse(parent_rel).doc is None:
+        elif self.parse(parent_rel) is None:
             self.add("parent", f"parent {model}@{parent} cannot be parsed", rel, line)
-        changes = data.get("changes") or {}
-        for key in ("summary", "reason"):
-            if isinstance(changes.get(key), str) and not changes[key].strip():
-                self.add(
-                    "changes",
-                    f"changes.{key} is empty: say what changed and why",
-                    rel,
-                    doc.line_of(("changes", key)),
-                )
 
     def check_tools(self, rel: str, doc: Document) -> None:
         seen: dict[str, int] = {}
@@ -393,10 +397,9 @@ class Checker:
     # --- eval files ------------------------------------------------------------
 
     def check_eval(self, rel: str, model: str, version: str, suite: str) -> None:
-        parsed = self.parse(rel)
-        if not self.schema("eval", rel, parsed):
+        doc = self.parse(rel)
+        if not self.schema("eval", rel, doc):
             return
-        doc = parsed.doc
         assert doc is not None
         data = doc.data
         for key, expected in (("model", model), ("version", version), ("suite", suite)):
@@ -430,10 +433,9 @@ class Checker:
     # --- stage state files -------------------------------------------------------
 
     def check_stages(self, rel: str, model: str) -> None:
-        parsed = self.parse(rel)
-        if not self.schema("stages", rel, parsed):
+        doc = self.parse(rel)
+        if not self.schema("stages", rel, doc):
             return
-        doc = parsed.doc
         assert doc is not None
         data = doc.data
         if data["model"] != model:
@@ -499,8 +501,6 @@ class Checker:
             return
         scope = [f"{self.reg.git_prefix}{MODELS}/"]
         registered = git.tree_blobs("HEAD", scope)
-        top = git.toplevel
-        assert top is not None
         seen: set[str] = set()
         for cached, where in ((True, "in the index"), (False, "in the work tree")):
             for status, path in git.changed_paths("HEAD", scope, cached=cached):
@@ -508,15 +508,12 @@ class Checker:
                     continue
                 seen.add(path)
                 what = "deleted" if status == "D" else "changed"
-                rel = (
-                    PurePosixPath(path).relative_to(self.reg.git_prefix or ".").as_posix()
-                    if self.reg.git_prefix
-                    else path
-                )
+                rel = path.removeprefix(self.reg.git_prefix)
                 self.add(
                     "immutable",
                     f"registered version file {what} {where}: versions are immutable once committed; "
-                    f"restore it (`git checkout HEAD -- {path}`) and make a new version with `modelreg new`",
+                    f"restore it (`git checkout HEAD -- {self.reg.display(rel)}`) "
+                    "and make a new version with `modelreg new`",
                     rel,
                 )
 

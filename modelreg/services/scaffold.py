@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.names import Version, model_name_problem, parse_version
-from modelreg.errors import NotFound, Refused, UsageError
+from modelreg.errors import ModelregError, NotFound, Refused, UsageError
 from modelreg.registry import Registry
-from modelreg.yamlio import dumps, roundtrip_load, write_atomic
+from modelreg.yamlio import dumps, loads, roundtrip_load, write_atomic
 
-KINDS = ("prompt-config", "fine-tuned", "api-snapshot")
+MODEL_KINDS = ("prompt-config", "fine-tuned", "api-snapshot")
 FIRST_VERSION = "1.0.0"
 
 
@@ -58,6 +58,36 @@ def _first_version(model: str, kind: str) -> dict[str, Any]:
     return data
 
 
+def _align(rt: Any, strict: Any) -> None:
+    """Give round-trip data RT the values STRICT (the strict loader's reading) has, in place."""
+    keys = range(len(rt)) if isinstance(rt, list) else list(rt)
+    for key in keys:
+        mine, truth = rt[key], strict[key]
+        if isinstance(truth, (dict, list)):
+            _align(mine, truth)
+        elif type(mine) is not type(truth) and not (
+            isinstance(mine, type(truth)) and mine == truth
+        ):
+            rt[key] = truth  # e.g. a ruamel timestamp where the registry means the string
+
+
+def _put(
+    doc: Any, key: str, value: Any, *, after: str | None = None, before: str | None = None
+) -> None:
+    """Set KEY, inserting it after/before another key when it is new."""
+    if key in doc:
+        doc[key] = value
+        return
+    keys = list(doc)
+    if after in keys:
+        at = keys.index(after) + 1
+    elif before in keys:
+        at = keys.index(before)
+    else:
+        at = len(keys)
+    doc.insert(at, key, value)
+
+
 def new_version(
     reg: Registry,
     model: str,
@@ -69,8 +99,8 @@ def new_version(
     problem = model_name_problem(model)
     if problem:
         raise UsageError(problem)
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+    if kind is not None and kind not in MODEL_KINDS:
+        raise UsageError(f"unknown kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
     existing = reg.versions(model)
     if from_version is None and not existing:
         path = reg.version_path(model, FIRST_VERSION)
@@ -90,7 +120,7 @@ def new_version(
         raise NotFound(
             f"unknown version {model}@{parent} (versions: {', '.join(existing) or 'none'})"
         )
-    reg.load(parent_path)  # refuse a parent that is not strict registry YAML
+    parent_data = reg.load(parent_path, "model-version").data
     version = str(Version(*parse_version(parent)).bump(bump))  # type: ignore[misc]
     path = reg.version_path(model, version)
     if path.exists():
@@ -98,24 +128,39 @@ def new_version(
             f"{reg.display(path)} already exists: pick another --bump or --from "
             f"(latest is {existing[-1]})"
         )
+    new_kind = kind or parent_data["kind"]
+    updates: dict[str, Any] = {
+        "version": version,
+        "kind": new_kind,
+        "parent": parent,
+        "changes": {"summary": "", "reason": ""},
+        "created": _now(),
+        "author": _author(reg),
+    }
+    if new_kind == "fine-tuned" and "training" not in parent_data:
+        updates["training"] = _first_version(model, "fine-tuned")["training"]
+    expected = {**parent_data, **updates}
+
+    # Edit the parent's text in round-trip mode so its comments and layout survive,
+    # but with the strict loader's values: ruamel would read `2026-10-01` as a date
+    # and `1_000` as a number, where registry files mean the strings.
     doc = roundtrip_load(parent_path.read_text(encoding="utf-8"))
-    doc["version"] = version
-    if kind is not None:
-        doc["kind"] = kind
-    if "parent" in doc:
-        doc["parent"] = parent
-    else:
-        doc.insert(list(doc).index("kind") + 1 if "kind" in doc else len(doc), "parent", parent)
-    changes = {"summary": "", "reason": ""}
-    if "changes" in doc:
-        doc["changes"] = changes
-    else:
-        at = list(doc).index("created") if "created" in doc else len(doc)
-        doc.insert(at, "changes", changes)
+    _align(doc, parent_data)
+    for key in ("version", "kind"):
+        doc[key] = updates[key]
+    _put(doc, "parent", parent, after="kind")
+    _put(doc, "changes", updates["changes"], before="created")
     doc.yaml_set_comment_before_after_key(
         "changes", before="fill in what changed and why; `modelreg check` refuses empty ones"
     )
-    doc["created"] = _now()
-    doc["author"] = _author(reg)
-    write_atomic(path, dumps(doc))
+    if "training" in updates:
+        _put(doc, "training", updates["training"], before="changes")
+    doc["created"] = updates["created"]
+    doc["author"] = updates["author"]
+    text = dumps(doc)
+    if loads(text).data != expected:  # pragma: no cover - a bug here must not write a wrong file
+        raise ModelregError(
+            f"internal error: the scaffold of {model}@{version} does not read back as written"
+        )
+    write_atomic(path, text)
     return NewResult(model, version, parent, path)
