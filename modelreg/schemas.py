@@ -122,6 +122,15 @@ def _full(kind: str) -> Any:
 
 def _problems(error: Any) -> list[SchemaProblem]:
     """One jsonschema error as findings: an unknown key is named at its own path (and line)."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # "does not match any of" says little; the closest branch's error says what to
+        # fix: not a branch that fails only on its type (`null` for an entry), the deepest
+        depth = len(error.absolute_path)
+        wrong_type = [
+            e for e in error.context if e.validator == "type" and len(e.absolute_path) == depth
+        ]
+        candidates = [e for e in error.context if e not in wrong_type] or list(error.context)
+        return _problems(max(candidates, key=lambda e: len(e.absolute_path)))
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = error.schema.get("properties", {})

@@ -49,11 +49,24 @@ def test_command_help(cli, command: str) -> None:
     assert result.err == ""
 
 
-def test_no_arguments_shows_help(cli) -> None:
+def test_no_arguments_shows_help_and_is_a_usage_error(cli) -> None:
     result = cli()
-    assert result.code in (0, 2)
-    assert "Usage: modelreg" in result.out + result.err
-    assert "check" in result.out + result.err
+    assert result.code == 2
+    assert result.out.startswith("Usage: modelreg") and "  check " in result.out
+    assert result.err == "error: missing command\n"
+    as_json = cli("--json")
+    assert as_json.code == 2 and as_json.out == ""
+    assert json.loads(as_json.err) == {
+        "error": {"rule": "usage", "message": "missing command", "file": None, "line": None}
+    }
+
+
+def test_typer_usage_error_as_json(cli, example: Path) -> None:
+    result = cli("--repo", str(example), "--json", "check", "--bogus")
+    assert result.code == 2 and result.out == ""
+    err = json.loads(result.err)["error"]
+    assert err["rule"] == "usage" and "--bogus" in err["message"]
+    assert err["file"] is None and err["line"] is None
 
 
 def test_version(cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import git, write
@@ -131,7 +132,9 @@ def test_new_options(cli, example: Path) -> None:
     refused = cli("--repo", str(example), "new", "summarizer", "--kind", "fine-tuned")
     assert refused.code == 2 and "2.0.0.yaml:16: changes.summary: must not be empty" in refused.err
     parent = example / "models/summarizer/2.0.0.yaml"
-    parent.write_text(parent.read_text().replace("summary: ''", "summary: a").replace("reason: ''", "reason: b"))
+    parent.write_text(
+        parent.read_text().replace("summary: ''", "summary: a").replace("reason: ''", "reason: b")
+    )
     assert cli("--repo", str(example), "new", "summarizer", "--kind", "fine-tuned").code == 0
     data = yaml.safe_load((example / "models/summarizer/2.1.0.yaml").read_text())
     assert data["kind"] == "fine-tuned" and data["parent"] == "2.0.0"
@@ -150,21 +153,36 @@ def test_new_first_version_of_a_new_model(cli, example: Path) -> None:
 
 def test_list_shows_lifecycle(cli, example: Path) -> None:
     _with_state(cli, example)
-    (example / "stages/summarizer.yaml").write_text(
-        (example / "stages/summarizer.yaml").read_text().replace("archived: []", "archived: []")
+    state = example / "stages/summarizer.yaml"
+    state.write_text(state.read_text().replace("archived: []", "archived: [0.9.0]"))
+    write(
+        example / "models/summarizer/0.9.0.yaml",
+        (example / "models/summarizer/1.0.0.yaml")
+        .read_text()
+        .replace("version: 1.0.0", "version: 0.9.0"),
     )
     data = cli("--repo", str(example), "--json", "list", "summarizer").json()
     by_version = {v["version"]: v for v in data["versions"]}
-    assert by_version["1.0.0"]["stages"] == ["production"]
-    assert by_version["1.1.0"]["stages"] == ["production (canary 5%)", "staging"]
-    text = cli("--repo", str(example), "list").out
-    assert "production (canary 5%), staging" in text
+    # JSON holds stage names a script can test; the canary and its weight apart
+    assert by_version["1.0.0"]["stages"] == ["production"] and by_version["1.0.0"]["canary"] == {}
+    assert by_version["1.1.0"]["stages"] == ["staging"]
+    assert by_version["1.1.0"]["canary"] == {"production": 5}
+    assert by_version["0.9.0"]["archived"] is True and by_version["0.9.0"]["stages"] == []
+    rows = {
+        line.split()[1]: line for line in cli("--repo", str(example), "list").out.splitlines()[1:]
+    }
+    assert "production (canary 5%), staging" in rows["1.1.0"]
+    assert (
+        " archived " in rows["0.9.0"]
+        and " - " in cli("--repo", str(example), "list", "assistant").out
+    )
 
 
 def test_show_json_shape_and_stage_refs(cli, example: Path) -> None:
     _with_state(cli, example)
     shown = cli("--repo", str(example), "--json", "show", "summarizer@production").json()
     assert set(shown) == {
+        "canary",
         "model",
         "version",
         "kind",
@@ -221,9 +239,65 @@ def test_status_warns_loudly_when_signing_is_off(cli, example: Path) -> None:
 
 
 def test_read_commands_work_outside_git(cli, loose_example: Path) -> None:
-    assert cli("--repo", str(loose_example), "list").code == 0
-    assert cli("--repo", str(loose_example), "status").code == 0
-    assert cli("--repo", str(loose_example), "show", "assistant@1.0.0").code == 0
+    listed = cli("--repo", str(loose_example), "--json", "list").json()
+    assert [v["model"] + "@" + v["version"] for v in listed["versions"]] == [
+        "assistant@1.0.0",
+        "summarizer@1.0.0",
+        "summarizer@1.1.0",
+        "ticket-classifier@1.0.0",
+        "ticket-classifier@2.0.0",
+    ]
+    status = cli("--repo", str(loose_example), "--json", "status").json()
+    assert set(status["models"]) == {"assistant", "summarizer", "ticket-classifier"}
+    shown = cli("--repo", str(loose_example), "--json", "show", "assistant@1.0.0").json()
+    assert [t["name"] for t in shown["config"]["tools"]] == ["lookup_ticket", "search_docs"]
+
+
+BAD_STATE = [
+    ("production: {digest: x}", "stages.production"),
+    (
+        "production: {version: 1.0.0, digest: 'sha256:"
+        + "0" * 64
+        + "', since: '2026-11-21T10:05:00Z', canary: {version: 1.1.0, digest: 'sha256:"
+        + "0" * 64
+        + "', weight: fifty, since: x}}",
+        "weight",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stages", "fragment"), BAD_STATE)
+def test_read_commands_refuse_an_invalid_state_file_with_file_and_line(
+    cli, example: Path, stages: str, fragment: str
+) -> None:
+    write(
+        example / "stages/summarizer.yaml",
+        f"schema: modelreg/stages/v1\nmodel: summarizer\nstages:\n  {stages}\n",
+    )
+    for args in (["status"], ["list"], ["show", "summarizer@1.0.0"]):
+        result = cli("--repo", str(example), *args)
+        assert result.code == 2, (args, result.err)
+        assert (
+            result.err.count("\n") == 1
+            and "stages/summarizer.yaml:4: " in result.err
+            and fragment in result.err
+        )
+
+
+def test_show_refuses_an_invalid_eval_file(cli, example: Path) -> None:
+    path = example / "evals/summarizer/1.1.0/smoke.yaml"
+    path.write_text(path.read_text().replace("metrics: {", "metrics: [1, 2]\nx-old: {"))
+    result = cli("--repo", str(example), "show", "summarizer@1.1.0")
+    assert (
+        result.code == 2 and "smoke.yaml:8: metrics: [1, 2] is not of type 'object'" in result.err
+    )
+
+
+@pytest.mark.parametrize("model", ["../..", "../models", "Summarizer"])
+def test_model_arguments_are_names_not_paths(cli, example: Path, model: str) -> None:
+    for args in (["list", model], ["status", model], ["new", model]):
+        result = cli("--repo", str(example), *args)
+        assert result.code == 2 and "invalid model name" in result.err, (args, result.err)
 
 
 def test_registry_found_by_walking_up(cli, example: Path) -> None:

@@ -60,8 +60,6 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
             "modelreg.core",
             "modelreg.errors",
             "modelreg.services",
-            "modelreg.registry",
-            "modelreg.yamlio",
         },
         {"typer"},
     ),
@@ -82,9 +80,23 @@ def _rule_for(module: str) -> tuple[set[str], set[str]]:
     return RULES[best]
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under `if TYPE_CHECKING:` (type-only imports never run)."""
+    out: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _imports(tree: ast.AST, module: str) -> list[tuple[int, str]]:
     out = []
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             out += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -143,5 +155,8 @@ def test_only_cli_output_prints_and_only_vcs_runs_git() -> None:
 
 
 def test_the_rule_table_covers_every_module() -> None:
+    """Every module has a rule of its own layer, not just the catch-all for the package."""
     for path in PACKAGE.rglob("*.py"):
-        _rule_for(_module_name(path))  # raises ValueError if no rule matches
+        module = _module_name(path)
+        best = max((k for k in RULES if module == k or module.startswith(k + ".")), key=len)
+        assert best != "modelreg" or module == "modelreg", module

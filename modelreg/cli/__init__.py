@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from modelreg.errors import EXIT_ENV, EXIT_USAGE, ModelregError
+from modelreg.errors import EXIT_ENV, EXIT_USAGE, ModelregError, printable
 
 GLOBAL_FLAGS = ("--json", "--no-color")
 GLOBAL_VALUE_OPTIONS = ("--repo",)
@@ -54,6 +54,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from modelreg.cli.output import Output
 
     out = Output(as_json=wants_json)
+
+    def fail(rule: str, message: str, code: int, hint: str = "") -> int:
+        out.error(
+            {"rule": rule, "message": message, "file": None, "line": None},
+            f"error: {message}{hint}",
+        )
+        return code
+
+    if not [a for a in args if a not in GLOBAL_FLAGS]:
+        # `modelreg` alone: the help on stdout, and a usage error
+        from modelreg.cli.app import app
+
+        if not wants_json:
+            app(args=["--help"], prog_name="modelreg", standalone_mode=False)
+        return fail("usage", "missing command", EXIT_USAGE)
     try:
         from modelreg.cli.app import app
 
@@ -63,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(e.as_json(), e.one_line())
         return e.exit_code
     except KeyboardInterrupt:
-        out.error({"rule": "interrupted", "message": "interrupted"}, "error: interrupted")
-        return 130
+        return fail("interrupted", "interrupted", 130)
     except BrokenPipeError:
         # `modelreg list | head`: the reader went away; that is not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -74,23 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # typer's usage errors (unknown option, missing argument, bad value) carry
         # an exit code and a formatted message; duck-typed so we never import click.
         if hasattr(e, "format_message") and hasattr(e, "exit_code"):
-            message = e.format_message()
-            out.error({"rule": "usage", "message": message}, f"error: {message}")
             code = int(e.exit_code)
-            return code if code else EXIT_USAGE
+            return fail("usage", printable(e.format_message()), code if code else EXIT_USAGE)
         if type(e).__name__ == "Abort":
-            out.error({"rule": "interrupted", "message": "aborted"}, "error: aborted")
-            return 130
+            return fail("interrupted", "aborted", 130)
         if os.environ.get("MODELREG_TRACEBACK") == "1":
             import traceback
 
             traceback.print_exc()
-        message = f"internal error: {type(e).__name__}: {e}"
-        out.error(
-            {"rule": "internal", "message": message},
-            f"error: {message} (set MODELREG_TRACEBACK=1 for the traceback)",
-        )
-        return EXIT_ENV
+        message = printable(f"internal error: {type(e).__name__}: {e}")
+        return fail("internal", message, EXIT_ENV, " (set MODELREG_TRACEBACK=1 for the traceback)")
 
 
 def console_main() -> None:

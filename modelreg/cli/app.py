@@ -16,6 +16,7 @@ from modelreg.errors import EXIT_NO, EXIT_OK
 
 if TYPE_CHECKING:
     from modelreg.registry import Registry
+    from modelreg.services.query import Lifecycle
 
 app = typer.Typer(
     name="modelreg",
@@ -34,9 +35,9 @@ class Globals:
     out: Output
 
     def registry(self) -> Registry:
-        from modelreg.registry import Registry
+        from modelreg.services import open_registry
 
-        return Registry.open(self.repo)
+        return open_registry(self.repo)
 
 
 def _globals(ctx: typer.Context) -> Globals:
@@ -180,38 +181,24 @@ def list_(
     g = _globals(ctx)
     rows = list_versions(g.registry(), model)
     if g.out.as_json:
-        g.out.json(
-            {
-                "versions": [
-                    {
-                        "model": r.model,
-                        "version": r.version,
-                        "kind": r.kind,
-                        "digest": r.digest,
-                        "stages": r.stages,
-                        "archived": r.archived,
-                        "created": r.created,
-                    }
-                    for r in rows
-                ]
-            }
-        )
+        g.out.json({"versions": [r.as_json() for r in rows]})
         return EXIT_OK
     g.out.table(
         ["MODEL", "VERSION", "KIND", "DIGEST", "LIFECYCLE", "CREATED"],
         [
-            [
-                r.model,
-                r.version,
-                r.kind,
-                short(r.digest),
-                ", ".join(r.stages + (["archived"] if r.archived else [])) or "-",
-                r.created,
-            ]
+            [r.model, r.version, r.kind, short(r.digest), _lifecycle_label(r.lifecycle), r.created]
             for r in rows
         ],
     )
     return EXIT_OK
+
+
+def _lifecycle_label(life: Lifecycle) -> str:
+    """`production (canary 5%), staging, archived` for people; '-' when nowhere."""
+    labels = [*life.stages, *(f"{s} (canary {w:g}%)" for s, w in life.canary.items())]
+    if life.archived:
+        labels.append("archived")
+    return ", ".join(sorted(labels)) or "-"
 
 
 @app.command()
@@ -229,9 +216,8 @@ def show(
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK
-    lifecycle = (
-        ", ".join(result.stages + (["archived"] if result.archived else [])) or "not serving"
-    )
+    label = _lifecycle_label(result.lifecycle)
+    lifecycle = "not serving" if label == "-" else label
     g.out.line(f"{result.model}@{result.version}  {result.kind}  {result.digest}")
     g.out.line(f"file:      {result.file}")
     g.out.line(f"lifecycle: {lifecycle}")
@@ -241,8 +227,8 @@ def show(
         g.out.line()
         rows = []
         for suite, data in result.evals.items():
-            matches = "ok" if data.get("config_digest") == result.digest else "DIGEST MISMATCH"
-            metrics = ", ".join(f"{k}={v}" for k, v in (data.get("metrics") or {}).items())
+            matches = "DIGEST MISMATCH" if suite in result.stale_evals else "ok"
+            metrics = ", ".join(f"{k}={v}" for k, v in data["metrics"].items())
             rows.append([suite, metrics, data.get("samples", ""), matches])
         g.out.table(["SUITE", "METRICS", "SAMPLES", "DIGEST"], rows, title="evals")
     return EXIT_OK

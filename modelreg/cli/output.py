@@ -12,11 +12,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from modelreg.errors import printable
+
 
 class Output:
     def __init__(self, *, as_json: bool = False, no_color: bool = False) -> None:
         self.as_json = as_json
-        self.color = not no_color and "NO_COLOR" not in os.environ
+        # https://no-color.org: any non-empty NO_COLOR turns color off
+        self.color = not no_color and not os.environ.get("NO_COLOR")
         self.tty = sys.stdout.isatty()
 
     # --- machine output ---------------------------------------------------------
@@ -34,7 +37,7 @@ class Output:
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
     ) -> None:
-        cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+        cells = [[("" if c is None else printable(str(c))) for c in row] for row in rows]
         if self.tty:
             from rich.console import Console
             from rich.table import Table

@@ -76,9 +76,15 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.12"
-      - run: pip install modelreg
+      - run: pip install "modelreg=={version}"
       - run: modelreg{repo_arg} check --all
 """
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("modelreg")
 
 
 @dataclass
@@ -118,15 +124,16 @@ def init_registry(directory: Path) -> InitResult:
         top / ".pre-commit-config.yaml": PRE_COMMIT_TEMPLATE.format(
             repo_arg=repo_arg, prefix=prefix.replace(".", "\\.")
         ),
-        top / ".github" / "workflows" / "modelreg.yml": WORKFLOW_TEMPLATE.format(repo_arg=repo_arg),
+        top / ".github" / "workflows" / "modelreg.yml": WORKFLOW_TEMPLATE.format(
+            repo_arg=repo_arg, version=_version()
+        ),
     }
-    for path, text in files.items():
-        write_atomic(path, text)
-        result.created.append(path.relative_to(top).as_posix())
-    for path, text in snippets.items():
+    for path, text in {**files, **snippets}.items():
         shown = path.relative_to(top).as_posix()
-        if path.exists():
-            result.notes.append(f"kept your {shown}; add modelreg to it:\n{text}")
+        if path.exists():  # never overwrite: a signer list or a CI job may hold work
+            mentions = "modelreg" in path.read_text(encoding="utf-8", errors="replace")
+            note = f"; add modelreg to it:\n{text}" if path in snippets and not mentions else ""
+            result.notes.append(f"kept your {shown}{note}")
             continue
         write_atomic(path, text)
         result.created.append(shown)

@@ -11,14 +11,34 @@ from modelreg.registry import Registry
 
 
 @dataclass
+class Lifecycle:
+    """Where one version stands: the stages it serves, where it is a canary, archived."""
+
+    stages: list[str] = field(default_factory=list)
+    canary: dict[str, float] = field(default_factory=dict)  # stage -> weight in percent
+    archived: bool = False
+
+
+@dataclass
 class VersionSummary:
     model: str
     version: str
     kind: str
     digest: str
-    stages: list[str]  # stages serving it (a canary is shown as "production (canary 5%)")
-    archived: bool
+    lifecycle: Lifecycle
     created: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "kind": self.kind,
+            "digest": self.digest,
+            "stages": self.lifecycle.stages,
+            "canary": self.lifecycle.canary,
+            "archived": self.lifecycle.archived,
+            "created": self.created,
+        }
 
 
 @dataclass
@@ -28,9 +48,9 @@ class ShowResult:
     kind: str
     digest: str
     config: dict[str, Any]
-    stages: list[str]
-    archived: bool
+    lifecycle: Lifecycle
     evals: dict[str, dict[str, Any]]
+    stale_evals: list[str]  # suites whose config_digest names another config
     file: str
     text: str  # the file as written, comments included
 
@@ -41,8 +61,9 @@ class ShowResult:
             "kind": self.kind,
             "digest": self.digest,
             "config": self.config,
-            "stages": self.stages,
-            "archived": self.archived,
+            "stages": self.lifecycle.stages,
+            "canary": self.lifecycle.canary,
+            "archived": self.lifecycle.archived,
             "evals": self.evals,
         }
 
@@ -57,20 +78,20 @@ class StatusResult:
         return {"models": self.models}
 
 
-def _lifecycle(reg: Registry, model: str) -> tuple[dict[str, list[str]], set[str]]:
-    """{version: [stage labels]} and the archived versions of MODEL, from its state file."""
+def _lifecycles(reg: Registry, model: str) -> dict[str, Lifecycle]:
+    """{version: Lifecycle} of every version of MODEL the state file mentions."""
     state = reg.stage_state(model)
-    serving: dict[str, list[str]] = {}
+    out: dict[str, Lifecycle] = {}
     for stage, entry in (state.get("stages") or {}).items():
         if not entry:
             continue
-        serving.setdefault(entry["version"], []).append(stage)
+        out.setdefault(entry["version"], Lifecycle()).stages.append(stage)
         canary = entry.get("canary")
         if canary:
-            serving.setdefault(canary["version"], []).append(
-                f"{stage} (canary {canary['weight']:g}%)"
-            )
-    return serving, set(state.get("archived") or ())
+            out.setdefault(canary["version"], Lifecycle()).canary[stage] = canary["weight"]
+    for version in state.get("archived") or ():
+        out.setdefault(version, Lifecycle()).archived = True
+    return out
 
 
 def list_versions(reg: Registry, model: str | None = None) -> list[VersionSummary]:
@@ -78,17 +99,16 @@ def list_versions(reg: Registry, model: str | None = None) -> list[VersionSummar
         reg.require_model(model)
     out = []
     for name in [model] if model else reg.model_names():
-        serving, archived = _lifecycle(reg, name)
+        lifecycles = _lifecycles(reg, name)
         for version in reg.versions(name):
             rec = reg.version(name, version)
             out.append(
                 VersionSummary(
                     model=name,
                     version=version,
-                    kind=str(rec.data.get("kind", "")),
+                    kind=rec.data["kind"],
                     digest=rec.digest,
-                    stages=serving.get(version, []),
-                    archived=version in archived,
+                    lifecycle=lifecycles.get(version, Lifecycle()),
                     created=rec.data.get("created"),
                 )
             )
@@ -105,16 +125,16 @@ def show(reg: Registry, ref_text: str) -> ShowResult:
             raise NotFound(f"{ref}: nothing serves {ref.stage} yet")
         version = entry["version"]
     rec = reg.version(ref.model, version)
-    serving, archived = _lifecycle(reg, ref.model)
+    evals = reg.evals(ref.model, version)
     return ShowResult(
         model=ref.model,
         version=version,
-        kind=str(rec.data.get("kind", "")),
+        kind=rec.data["kind"],
         digest=rec.digest,
         config=rec.data,
-        stages=serving.get(version, []),
-        archived=version in archived,
-        evals=reg.evals(ref.model, version),
+        lifecycle=_lifecycles(reg, ref.model).get(version, Lifecycle()),
+        evals=evals,
+        stale_evals=[suite for suite, data in evals.items() if data["config_digest"] != rec.digest],
         file=reg.display(rec.path),
         text=rec.path.read_text(encoding="utf-8"),
     )
