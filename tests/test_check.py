@@ -338,3 +338,83 @@ def test_broken_policy_is_a_finding_for_check_but_bad_input_for_status(cli, exam
     assert result.code == 2
     assert result.err.startswith("error: ") and "modelreg.yaml:2: stages: " in result.err
     assert result.err.count("\n") == 1
+
+
+def test_a_fifo_named_like_a_version_is_refused_not_waited_on(example: Path) -> None:
+    import os
+    import subprocess
+
+    from conftest import venv_bin
+
+    os.mkfifo(example / "models/summarizer/3.0.0.yaml")
+    proc = subprocess.run(
+        [str(venv_bin() / "modelreg"), "--repo", str(example), "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang fails the test instead of the run
+    )
+    assert proc.returncode == 1
+    assert "models/summarizer/3.0.0.yaml:1: not a regular file [yaml]" in proc.stdout
+
+
+def test_a_huge_sparse_file_is_refused_without_reading_it(cli, example: Path) -> None:
+    import resource
+
+    path = example / "evals/summarizer/1.1.0/huge.yaml"
+    with open(path, "wb") as f:
+        f.truncate(2 * 1024**3)  # 2 GiB of holes: reading it would take seconds and gigabytes
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = cli("--repo", str(example), "check")
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert result.code == 1
+    assert "huge.yaml:1: file is over the 1048576-byte limit [yaml]" in result.out
+    assert after - before < 200 * 1024  # KiB: far below the file's size
+
+
+def test_missing_paths_are_usage_errors_and_folders_expand(cli, example: Path) -> None:
+    result = cli("check", "models/summarizer/9.9.9.yaml", cwd=example)
+    assert (
+        result.code == 2
+        and result.err.strip() == "error: models/summarizer/9.9.9.yaml: no such file or folder"
+    )
+    write(example / "models/assistant/1.1.0.yaml", "a: 1\na: 2\n")
+    result = cli("--json", "check", "models/assistant", cwd=example)
+    assert result.code == 1
+    assert {p["file"] for p in result.json()["problems"]} == {"models/assistant/1.1.0.yaml"}
+    whole = cli("--json", "check", ".", cwd=example).json()
+    assert whole["checked"] == cli("--json", "check", cwd=example).json()["checked"]
+
+
+def test_paths_mode_checks_the_parent_and_the_version_of_an_eval(cli, example: Path) -> None:
+    # a broken parent is reported when its child is checked
+    git(example, "rm", "-q", "--cached", "models/summarizer/1.1.0.yaml")
+    parent = example / "models/summarizer/1.1.0.yaml"
+    parent.write_text(parent.read_text().replace("kind: prompt-config", "kind: prompt"))
+    write(example / "models/summarizer/1.2.0.yaml", SUMMARIZER_12)
+    files = {
+        p["file"]
+        for p in cli("--json", "check", "models/summarizer/1.2.0.yaml", cwd=example).json()[
+            "problems"
+        ]
+    }
+    assert "models/summarizer/1.1.0.yaml" in files
+    # an eval's version file is checked with the eval
+    files = {
+        p["file"]
+        for p in cli("--json", "check", "evals/summarizer/1.1.0/smoke.yaml", cwd=example).json()[
+            "problems"
+        ]
+    }
+    assert "models/summarizer/1.1.0.yaml" in files
+
+
+def test_bad_pinned_pattern_is_a_finding_not_a_crash(cli, example: Path) -> None:
+    policy = example / "modelreg.yaml"
+    policy.write_text(policy.read_text() + "pinned_patterns: ['(']\n")
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("claude-sonnet-4-5-20250929", "claude-x"),
+    )
+    result = cli("--repo", str(example), "check")
+    assert result.code == 1
+    assert "pinned_patterns[0]: bad regex" in result.out and "[floating-model]" in result.out

@@ -303,3 +303,63 @@ def test_model_arguments_are_names_not_paths(cli, example: Path, model: str) -> 
 def test_registry_found_by_walking_up(cli, example: Path) -> None:
     result = cli("--json", "show", "summarizer@1.0.0", cwd=example / "models" / "summarizer")
     assert result.code == 0 and result.json()["version"] == "1.0.0"
+
+
+def test_new_writes_strings_every_yaml_parser_reads_back_as_strings(cli, example: Path) -> None:
+    # THREATS 47: the parent's unquoted `2026-10-01` and `1_000` are strings to modelreg;
+    # the copy must not become a date or a number for PyYAML (YAML 1.1) either.
+    parent = example / "models/ticket-classifier/2.0.0.yaml"
+    text = parent.read_text().replace("data_version: tickets-2026-10", "data_version: 2026-10-01")
+    text = text.replace("batch_size: 16", "batch_size: 16, note: 1_000, flag: on")
+    write(example / "models/ticket-classifier/2.0.0.yaml", text)
+    assert cli("--repo", str(example), "new", "ticket-classifier").code == 0
+    child = yaml.safe_load((example / "models/ticket-classifier/2.1.0.yaml").read_text())
+    assert child["training"]["data_version"] == "2026-10-01"
+    assert child["training"]["hyperparameters"]["note"] == "1_000"
+    assert child["training"]["hyperparameters"]["flag"] == "on"
+    assert child["created"].endswith("Z") and isinstance(child["created"], str)
+
+
+def test_files_written_get_the_usual_mode(cli, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        assert cli("init", str(tmp_path / "reg")).code == 0
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "reg/modelreg.yaml").stat().st_mode)
+    assert mode == 0o640  # 0666 less the umask, not mkstemp's 0600
+
+
+def test_init_never_overwrites_signers(cli, example: Path) -> None:
+    signers = (example / ".modelreg/allowed_signers").read_text()
+    (example / "modelreg.yaml").unlink()
+    result = cli("init", str(example))
+    assert result.code == 0
+    assert "kept your .modelreg/allowed_signers" in result.out
+    assert (example / ".modelreg/allowed_signers").read_text() == signers
+
+
+def test_tables_on_a_terminal_use_rich_and_respect_no_color(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.cli.output import Output
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = Output()
+    out.tty = True
+    out.table(["A", "B"], [["x", "y\x1b[31m"]])
+    colored = capsys.readouterr().out
+    assert "┃" in colored or "│" in colored  # a rich table
+    assert "\x1b[" in colored  # bold header
+    assert "\\x1b[31m" in colored  # a control character in data is shown escaped, never sent
+    out = Output(no_color=True)
+    out.tty = True
+    out.table(["A", "B"], [["x", "y"]])
+    assert "\x1b[" not in capsys.readouterr().out
+    monkeypatch.setenv("NO_COLOR", "")  # empty: no effect (no-color.org)
+    assert Output().color is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Output().color is False

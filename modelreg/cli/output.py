@@ -49,7 +49,10 @@ class Output:
                 table.add_column(name, overflow="fold")
             for row in cells:
                 table.add_row(*row)
-            Console(no_color=not self.color, highlight=False, soft_wrap=False).print(table)
+            console = Console(
+                force_terminal=True, no_color=not self.color, highlight=False, soft_wrap=False
+            )
+            console.print(table)
             return
         if title:
             self.line(title)
