@@ -17,21 +17,23 @@ from pathlib import Path
 from modelreg.errors import GitError
 
 # Variables that make git act on another repository than the one we name.
-_REPO_VARS = {
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
-}
+REPO_ENV_VARS = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_NAMESPACE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+    }
+)
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a git call: the user's, less repo-pointing variables, plus EXTRA."""
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in REPO_ENV_VARS}
     env.setdefault("LC_ALL", "C")  # messages we parse are in English
     if extra:
         env.update(extra)

@@ -12,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from modelreg.vcs import REPO_ENV_VARS
+
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE = PROJECT / "registry-example"
 
 # Variables that would make git or ssh reach outside the test's sandbox.
 _UNSET = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
+    *sorted(REPO_ENV_VARS),
     "SSH_AUTH_SOCK",
     "GNUPGHOME",
     "MODELREG_TRACEBACK",

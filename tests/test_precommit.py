@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE, PROJECT, commit_all, git, venv_bin, write
+from modelreg.vcs import REPO_ENV_VARS
 
 # What a user's clone of modelreg holds that `pip install .` and the hook need.
 _SNAPSHOT_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", ".pre-commit-hooks.yaml")
@@ -34,14 +35,7 @@ _IGNORE = shutil.ignore_patterns(
 
 # Variables that would point git or pre-commit somewhere else than the sandbox.
 _SCRUB = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
+    *sorted(REPO_ENV_VARS),
     "SSH_AUTH_SOCK",
     "GNUPGHOME",
     "PRE_COMMIT_HOME",
