@@ -403,18 +403,9 @@ def test_version_1_10_loads_as_a_float() -> None:
 
 
 def test_flow_mapping_with_a_timestamp_is_valid_yaml_1_2() -> None:
-    # libyaml (YAML 1.1) refuses `{at: 2026-...T10:00:00Z}`; the loader must still accept it.
-    from ruamel.yaml.cyaml import CParser
-    from ruamel.yaml.error import YAMLError
-
+    # libyaml before 0.2.5 (as bundled by ruamel.yaml.clib) refused
+    # `{at: 2026-...T10:00:00Z}`, the eval format DESIGN shows; the loader must accept it.
     source = "run: {id: run-8812, at: 2026-11-21T10:00:00Z, tool: promptfoo}\nn: 1\n"
-    parser = CParser(source)
-    try:
-        with pytest.raises(YAMLError):
-            while type(parser.get_event()).__name__ != "StreamEndEvent":
-                pass
-    finally:
-        parser.dispose()
     doc = loads(source)
     assert doc.data == {
         "run": {"id": "run-8812", "at": "2026-11-21T10:00:00Z", "tool": "promptfoo"},
