@@ -33,6 +33,16 @@ def find_root(start: Path) -> Path:
     )
 
 
+def obstacle(path: Path, stop: Path) -> Path | None:
+    """The first folder on the way from STOP to PATH that exists but is a file, or None."""
+    for folder in reversed(path.parents):
+        if not folder.is_relative_to(stop):
+            continue
+        if folder.exists() and not folder.is_dir():
+            return folder
+    return None
+
+
 @dataclass
 class VersionRecord:
     model: str
@@ -95,6 +105,29 @@ class Registry:
 
     def stage_path(self, model: str) -> Path:
         return self.root / STAGES / f"{model}.yaml"
+
+    def files(self) -> list[str]:
+        """Every file under models/, evals/ and stages/, registry-relative, sorted.
+
+        Dotfiles and dot-folders (.gitkeep, editor lock files) are not registry
+        files; symlinked folders are not followed.
+        """
+        out: list[str] = []
+        for top in (MODELS, EVALS, STAGES):
+            for folder, dirs, names in os.walk(self.root / top):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                base = Path(folder).relative_to(self.root).as_posix()
+                out += [f"{base}/{n}" for n in names if not n.startswith(".")]
+                # a symlink to a folder is listed as a file, so check refuses it
+                out += [f"{base}/{d}" for d in dirs if os.path.islink(os.path.join(folder, d))]
+        return sorted(out)
+
+    def eval_paths(self, model: str, version: str) -> list[Path]:
+        """The eval files of MODEL@VERSION, by suite name."""
+        folder = self.eval_dir(model, version)
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
 
     # --- reading ------------------------------------------------------------
 
@@ -166,13 +199,9 @@ class Registry:
 
     def evals(self, model: str, version: str) -> dict[str, dict[str, Any]]:
         """{suite: eval data} for MODEL@VERSION."""
-        folder = self.eval_dir(model, version)
-        if not folder.is_dir():
-            return {}
-        out: dict[str, dict[str, Any]] = {}
-        for path in sorted(folder.glob("*.yaml")):
-            out[path.name[:-5]] = self.load(path, "eval").data
-        return out
+        return {
+            path.name[:-5]: self.load(path, "eval").data for path in self.eval_paths(model, version)
+        }
 
     def stage_state(self, model: str) -> dict[str, Any]:
         """The stage state file of MODEL, or an empty state before any action."""

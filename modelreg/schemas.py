@@ -211,7 +211,7 @@ def _bad_regexes(schema: Any) -> bool:
     for regex in regexes:
         try:
             re.compile(regex)
-        except re.error:
+        except (re.error, OverflowError, RecursionError, ValueError):
             return True
     return any(
         _bad_regexes(value)

@@ -82,7 +82,14 @@ class Git:
 
     @cached_property
     def toplevel(self) -> Path | None:
-        """The work tree's top, or None when CWD is not in a git work tree."""
+        """The work tree's top, or None when CWD is not in a git work tree.
+
+        With no `.git` in CWD or above it, git is not asked (nor needed: a
+        registry in no repository is read without it).
+        """
+        here = self.cwd.resolve()
+        if not any((folder / ".git").exists() for folder in (here, *here.parents)):
+            return None
         proc = self.run("rev-parse", "--show-toplevel", check=False)
         if proc.returncode != 0:
             if b"dubious ownership" in proc.stderr:

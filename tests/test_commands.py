@@ -71,9 +71,40 @@ def test_init_in_a_monorepo_keeps_existing_hooks(cli, tmp_path: Path) -> None:
     assert "initialized a git repository" not in result.out
     assert (repo / ".pre-commit-config.yaml").read_text() == "repos: []\n"
     assert "kept your .pre-commit-config.yaml" in result.out
-    assert "entry: modelreg --repo ml/registry check" in result.out
-    workflow = (repo / ".github/workflows/modelreg.yml").read_text()
-    assert "modelreg --repo ml/registry check --all" in workflow
+    assert "entry: 'modelreg --repo ml/registry check --paths-only'" in result.out
+    workflow = yaml.safe_load((repo / ".github/workflows/modelreg.yml").read_text())
+    assert (
+        workflow["jobs"]["check"]["steps"][-1]["run"] == "modelreg --repo ml/registry check --all"
+    )
+
+
+def test_init_snippets_survive_odd_folder_names(cli, tmp_path: Path) -> None:
+    import re
+    import shlex
+
+    repo = tmp_path / "mono"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    name = "ml reg+(v2) #1"
+    assert cli("init", str(repo / name)).code == 0
+    hook = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"][0]
+    assert shlex.split(hook["entry"]) == ["modelreg", "--repo", name, "check", "--paths-only"]
+    assert re.search(hook["files"], f"{name}/models/a/1.0.0.yaml")
+    assert not re.search(hook["files"], "ml regg(v2) #1/models/a/1.0.0.yaml")
+    assert not (repo / name / ".git").exists()  # the monorepo's git, not a nested one
+
+
+def test_init_leaves_nothing_behind_when_it_cannot_finish(cli, tmp_path: Path) -> None:
+    target = tmp_path / "reg"
+    target.mkdir()
+    (target / ".modelreg").write_text("a file where the signer folder must go\n")
+    result = cli("init", str(target))
+    assert result.code == 2
+    assert (
+        result.err.strip()
+        == f"error: {target / '.modelreg'} is in the way: a file where a folder must be"
+    )
+    assert sorted(p.name for p in target.iterdir()) == [".modelreg"]  # no .git, no modelreg.yaml
 
 
 def test_new_scaffolds_from_the_latest_version(cli, example: Path) -> None:

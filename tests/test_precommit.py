@@ -317,7 +317,7 @@ def test_editing_a_registered_version_is_refused(registry: Committer) -> None:
     assert git(repo, "diff", "--cached", "--name-only").split() == ["models/summarizer/1.0.0.yaml"]
 
 
-def test_commits_without_registry_files_skip_the_hook(registry: Committer) -> None:
+def test_commits_without_registry_files_pass_the_hook(registry: Committer) -> None:
     repo = registry.repo
     before = registry.head()
     write(repo / "NOTES.md", "not a registry file\n")
@@ -325,8 +325,21 @@ def test_commits_without_registry_files_skip_the_hook(registry: Committer) -> No
     proc = registry.commit("notes")
     out = _output(proc)
     assert proc.returncode == 0, out
-    assert "modelreg check" in out and "Skipped" in out, out
+    assert "modelreg check" in out and "Passed" in out, out
     assert registry.head() != before
+
+
+def test_a_commit_that_only_deletes_a_version_is_refused(registry: Committer) -> None:
+    # pre-commit passes no file names for a deletion: the hook still runs and refuses it
+    repo = registry.repo
+    before = registry.head()
+    git(repo, "rm", "-q", "models/summarizer/1.0.0.yaml")
+    proc = registry.commit("drop 1.0.0")
+    out = _output(proc)
+    assert proc.returncode != 0, out
+    assert "models/summarizer/1.0.0.yaml: registered version file deleted in the index" in out, out
+    assert "[immutable]" in out
+    assert registry.head() == before
 
 
 def test_the_hook_runs_an_installed_copy_not_the_checkout(hook_repo: HookRepo) -> None:

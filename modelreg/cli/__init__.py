@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
 
-    from modelreg.cli.output import Output
+    from modelreg.cli.output import Output, PipeClosed
 
     out = Output(as_json=wants_json)
 
@@ -79,11 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return fail("interrupted", "interrupted", 130)
-    except BrokenPipeError:
+    except (BrokenPipeError, PipeClosed):
         # `modelreg list | head`: the reader went away; that is not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as e:
+        # the file system said no (permissions, a file where a folder must be, ...)
+        where = f"{e.filename}: " if e.filename else ""
+        return fail("environment", printable(f"{where}{e.strerror or e}"), EXIT_ENV)
     except Exception as e:
         # typer's usage errors (unknown option, missing argument, bad value) carry
         # an exit code and a formatted message; duck-typed so we never import click.

@@ -284,16 +284,26 @@ def check(
     all_files: Annotated[
         bool, typer.Option("--all", help="Check every registry file (the default with no PATHS).")
     ] = False,
+    paths_only: Annotated[
+        bool,
+        typer.Option(
+            "--paths-only",
+            help="Check only PATHS (none is fine) and the registered versions against HEAD: "
+            "for pre-commit hooks that run on every commit, deletions included.",
+        ),
+    ] = False,
 ) -> int:
     """Check registry files: schema, naming, paths, parents, immutability, eval digests, pinning."""
     from modelreg.errors import UsageError
     from modelreg.services.check import run_check
 
     g = _globals(ctx)
-    if all_files and paths:
-        raise UsageError("give PATHS or --all, not both")
+    if all_files and (paths or paths_only):
+        raise UsageError("--all checks every file: give it no PATHS and no --paths-only")
     reg = g.registry()
-    report = run_check(reg, None if all_files or not paths else paths)
+    report = run_check(
+        reg, (paths or []) if paths_only else None if all_files or not paths else paths
+    )
     if g.out.as_json:
         g.out.json(report.as_json())
     else:

@@ -15,6 +15,18 @@ from typing import Any, TextIO
 from modelreg.errors import printable
 
 
+class PipeClosed(Exception):
+    """The reader of our output went away (`modelreg list | head`): not an error."""
+
+
+def _write(stream: TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise PipeClosed from None  # not an OSError, so typer leaves it to our funnel
+
+
 class Output:
     def __init__(self, *, as_json: bool = False, no_color: bool = False) -> None:
         self.as_json = as_json
@@ -26,13 +38,18 @@ class Output:
 
     def json(self, data: Any) -> None:
         """Exactly one JSON document on stdout."""
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+        try:
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8: escape it, stay valid JSON
+            text = json.dumps(data, indent=2, ensure_ascii=True)
+        _write(sys.stdout, text + "\n")
 
     # --- people output -------------------------------------------------------------
 
     def line(self, text: str = "", *, err: bool = False) -> None:
         stream: TextIO = sys.stderr if err else sys.stdout
-        stream.write(text + "\n")
+        _write(stream, text + "\n")
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
@@ -52,7 +69,10 @@ class Output:
             console = Console(
                 force_terminal=True, no_color=not self.color, highlight=False, soft_wrap=False
             )
-            console.print(table)
+            try:
+                console.print(table)
+            except BrokenPipeError:
+                raise PipeClosed from None
             return
         if title:
             self.line(title)

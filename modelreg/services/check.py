@@ -10,20 +10,21 @@ files (those HEAD has) must be unchanged in the index and the work tree.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modelreg.core.digest import CanonicalizationError, digest, short
 from modelreg.core.findings import Report
 from modelreg.core.names import model_name_problem, parse_version, version_problem, version_sort_key
-from modelreg.core.pinning import is_pinned
+from modelreg.core.pinning import is_pinned, pattern_problem
 from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.errors import UsageError
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
 from modelreg.schemas import dotted, json_schema_problems, validate
-from modelreg.yamlio import Document, StrictYamlError, load_path
+from modelreg.yamlio import Document, StrictYamlError, load_path, read_limited
 
 _VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
 _EVAL_FILE = re.compile(r"evals/([^/]+)/([^/]+)/([^/]+)\.yaml\Z")
@@ -110,10 +111,7 @@ class Checker:
 
     def run(self, paths: Sequence[Path] | None) -> Report:
         self.check_policy()
-        if paths is None:
-            targets = list(self.all_files())
-        else:
-            targets = self.expand(self.registry_paths(paths))
+        targets = self.reg.files() if paths is None else self.expand(self.registry_paths(paths))
         for rel in targets:
             self.check_file(rel)
         self.check_case_collisions()
@@ -129,17 +127,23 @@ class Checker:
         """
         out: list[str] = []
         for p in paths:
-            full = p if p.is_absolute() else Path.cwd() / p
+            # `..` collapsed and folders resolved, the last part kept: a symlinked
+            # file is named as it is, so check can refuse it
+            full = Path(os.path.normpath(os.path.abspath(p)))
             if not full.exists() and not full.is_symlink():
                 raise UsageError(f"{p}: no such file or folder")
+            if full.is_dir() and not full.is_symlink():
+                full = full.resolve()
+            else:
+                full = full.parent.resolve() / full.name
             try:
-                rel = full.absolute().relative_to(self.reg.root).as_posix()
+                rel = full.relative_to(self.reg.root).as_posix()
             except ValueError:
                 continue
             if full.is_dir() and not full.is_symlink():
                 prefix = "" if rel == "." else rel + "/"
-                out += [f for f in self.all_files() if f.startswith(prefix)]
-            else:
+                out += [f for f in self.reg.files() if f.startswith(prefix)]
+            elif not any(part.startswith(".") for part in rel.split("/")[1:]):
                 out.append(rel)
         return out
 
@@ -153,11 +157,10 @@ class Checker:
                 parent = doc.data.get("parent") if doc and isinstance(doc.data, dict) else None
                 if isinstance(parent, str) and parse_version(parent):
                     out.append(f"{MODELS}/{model}/{parent}.yaml")
-                folder = self.reg.eval_dir(model, version)
-                if folder.is_dir():
-                    out += [
-                        f"{EVALS}/{model}/{version}/{p.name}" for p in sorted(folder.glob("*.yaml"))
-                    ]
+                out += [
+                    f"{EVALS}/{model}/{version}/{p.name}"
+                    for p in self.reg.eval_paths(model, version)
+                ]
             elif m := _EVAL_FILE.match(rel):
                 out.append(f"{MODELS}/{m[1]}/{m[2]}.yaml")
             elif m := _STAGE_FILE.match(rel):
@@ -170,17 +173,6 @@ class Checker:
                         if isinstance(item, dict) and parse_version(item.get("version")):
                             out.append(f"{MODELS}/{m[1]}/{item['version']}.yaml")
         return [rel for rel in dict.fromkeys(out) if (self.reg.root / rel).exists()]
-
-    def all_files(self) -> Iterable[str]:
-        root = self.reg.root
-        for top in (MODELS, EVALS, STAGES):
-            folder = root / top
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.rglob("*")):
-                if path.name.startswith(".") or (path.is_dir() and not path.is_symlink()):
-                    continue
-                yield path.relative_to(root).as_posix()
 
     def check_file(self, rel: str) -> None:
         if rel in self._reported:
@@ -237,13 +229,13 @@ class Checker:
                         line,
                     )
         for i, pattern in enumerate(policy.pinned_patterns):
-            try:
-                re.compile(pattern)
+            problem = pattern_problem(pattern)
+            if problem is None:
                 self.pinned_patterns.append(pattern)
-            except re.error as e:
+            else:
                 self.add(
                     "policy",
-                    f"pinned_patterns[{i}]: bad regex: {e}",
+                    f"pinned_patterns[{i}]: {problem}",
                     rel,
                     doc.line_of(("pinned_patterns", i)),
                 )
@@ -296,7 +288,10 @@ class Checker:
         from modelreg.signing import parse_allowed_signers
 
         try:
-            text = (self.reg.root / rel).read_bytes().decode("utf-8")
+            text = read_limited(self.reg.root / rel).decode("utf-8")
+        except StrictYamlError as e:  # not a regular file, or over the size cap
+            self.add("signers", e.problems[0].message, rel, 1)
+            return
         except UnicodeDecodeError:
             self.add("signers", "allowed-signers file is not UTF-8", rel, 1)
             return

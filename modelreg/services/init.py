@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelreg.core.policy import POLICY_FILE
 from modelreg.errors import UsageError
+from modelreg.registry import obstacle
 from modelreg.vcs import Git
 from modelreg.yamlio import write_atomic
 
@@ -57,9 +61,10 @@ repos:
     hooks:
       - id: modelreg-check
         name: modelreg check
-        entry: modelreg{repo_arg} check
+        entry: {entry}
         language: system
-        files: ^{prefix}(modelreg\\.yaml|\\.modelreg/.+|(models|evals|stages)/.*\\.ya?ml)$
+        always_run: true               # a commit that only deletes a version is checked too
+        files: {files}
 """
 
 WORKFLOW_TEMPLATE = """\
@@ -77,7 +82,7 @@ jobs:
         with:
           python-version: "3.12"
       - run: pip install "modelreg=={version}"
-      - run: modelreg{repo_arg} check --all
+      - run: {check}
 """
 
 
@@ -85,6 +90,10 @@ def _version() -> str:
     from importlib.metadata import version
 
     return version("modelreg")
+
+
+# The registry files below the registry root, for a pre-commit `files:` pattern.
+FILES_PATTERN = r"(modelreg\.yaml|\.modelreg/.+|(models|evals|stages)/.*\.ya?ml)$"
 
 
 @dataclass
@@ -95,19 +104,24 @@ class InitResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _yaml_quoted(text: str) -> str:
+    """TEXT as a single-quoted YAML scalar (a folder name may hold spaces, `#` or quotes)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def init_registry(directory: Path) -> InitResult:
+    """Create a registry at DIRECTORY; on any failure nothing of it is left behind."""
     root = directory.resolve()
     if (root / POLICY_FILE).exists():
         raise UsageError(f"{root / POLICY_FILE} already exists: this folder is already a registry")
-    if root.exists() and not root.is_dir():
-        raise UsageError(f"{directory} is not a folder")
-    root.mkdir(parents=True, exist_ok=True)
-    git = Git(root)
-    git_init = git.toplevel is None
-    if git_init:
-        git.run("init", "-q")
-        git = Git(root)
-    top = git.toplevel.resolve() if git.toplevel else root
+    blocker = obstacle(root / POLICY_FILE, Path(root.anchor))
+    if blocker is not None:
+        raise UsageError(f"{blocker} is a file, not a folder: cannot create a registry in it")
+    existing = next(folder for folder in (root, *root.parents) if folder.exists())
+    top = Git(existing).toplevel
+    top = top.resolve() if top else None
+    git_init = top is None
+    top = top or root
     prefix = root.relative_to(top).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
     result = InitResult(root=root, git_init=git_init)
@@ -119,22 +133,50 @@ def init_registry(directory: Path) -> InitResult:
         root / "models" / ".gitkeep": "",
         root / "evals" / ".gitkeep": "",
     }
-    repo_arg = f" --repo {prefix.rstrip('/')}" if prefix else ""
+    repo_arg = f" --repo {shlex.quote(prefix.rstrip('/'))}" if prefix else ""
     snippets = {
         top / ".pre-commit-config.yaml": PRE_COMMIT_TEMPLATE.format(
-            repo_arg=repo_arg, prefix=prefix.replace(".", "\\.")
+            entry=_yaml_quoted(f"modelreg{repo_arg} check --paths-only"),
+            files=_yaml_quoted(f"^{re.escape(prefix)}{FILES_PATTERN}"),
         ),
         top / ".github" / "workflows" / "modelreg.yml": WORKFLOW_TEMPLATE.format(
-            repo_arg=repo_arg, version=_version()
+            version=_version(), check=_yaml_quoted(f"modelreg{repo_arg} check --all")
         ),
     }
-    for path, text in {**files, **snippets}.items():
-        shown = path.relative_to(top).as_posix()
-        if path.exists():  # never overwrite: a signer list or a CI job may hold work
-            mentions = "modelreg" in path.read_text(encoding="utf-8", errors="replace")
-            note = f"; add modelreg to it:\n{text}" if path in snippets and not mentions else ""
-            result.notes.append(f"kept your {shown}{note}")
-            continue
-        write_atomic(path, text)
-        result.created.append(shown)
+    for path in [*files, *snippets]:
+        blocker = obstacle(path, top)
+        if blocker is not None:
+            raise UsageError(f"{blocker} is in the way: a file where a folder must be")
+
+    created: list[Path] = []  # to undo, newest first, if a write fails
+    try:
+        if not root.exists():
+            for folder in reversed([root, *root.parents]):
+                if not folder.exists():
+                    folder.mkdir()
+                    created.append(folder)
+        if git_init:
+            Git(root).run("init", "-q")
+            created.append(root / ".git")
+        for path, text in {**files, **snippets}.items():
+            shown = path.relative_to(top).as_posix()
+            if path.exists():  # never overwrite: a signer list or a CI job may hold work
+                mentions = "modelreg" in path.read_text(encoding="utf-8", errors="replace")
+                note = f"; add modelreg to it:\n{text}" if path in snippets and not mentions else ""
+                result.notes.append(f"kept your {shown}{note}")
+                continue
+            for folder in reversed(path.parents):
+                if not folder.exists():
+                    folder.mkdir()
+                    created.append(folder)
+            write_atomic(path, text)
+            created.append(path)
+            result.created.append(shown)
+    except BaseException:
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
     return result

@@ -10,7 +10,7 @@ from typing import Any
 
 from modelreg.core.names import Version, model_name_problem, parse_version
 from modelreg.errors import ModelregError, NotFound, Refused, UsageError
-from modelreg.registry import Registry
+from modelreg.registry import Registry, obstacle
 from modelreg.yamlio import dumps, loads, roundtrip_load, write_atomic
 
 MODEL_KINDS = ("prompt-config", "fine-tuned", "api-snapshot")
@@ -34,7 +34,10 @@ def _author(reg: Registry) -> str:
         email = reg.git.run("config", "user.email", check=False).stdout.decode().strip()
         if email:
             return email
-    return getpass.getuser()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment
+        return "unknown"
 
 
 def _first_version(model: str, kind: str) -> dict[str, Any]:
@@ -88,6 +91,15 @@ def _put(
     doc.insert(at, key, value)
 
 
+def _writable(reg: Registry, path: Path) -> Path:
+    blocker = obstacle(path, reg.root)
+    if blocker is not None:
+        raise UsageError(
+            f"{reg.display(blocker)} is a file, not a folder: cannot create {reg.display(path)}"
+        )
+    return path
+
+
 def new_version(
     reg: Registry,
     model: str,
@@ -103,7 +115,7 @@ def new_version(
         raise UsageError(f"unknown kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
     existing = reg.versions(model)
     if from_version is None and not existing:
-        path = reg.version_path(model, FIRST_VERSION)
+        path = _writable(reg, reg.version_path(model, FIRST_VERSION))
         if path.exists():  # pragma: no cover - versions() would have listed it
             raise Refused(f"{reg.display(path)} already exists")
         data = _first_version(model, kind or "prompt-config")
