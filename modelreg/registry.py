@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.digest import CanonicalizationError, digest
-from modelreg.core.names import is_model_name, model_name_problem, parse_version, version_sort_key
+from modelreg.core.names import (
+    is_model_name,
+    model_name_problem,
+    parse_version,
+    version_problem,
+    version_sort_key,
+)
 from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.errors import BadInput, NotARegistry, NotFound, UsageError
 from modelreg.vcs import Git
@@ -151,8 +157,11 @@ class Registry:
         problems = validate(kind, doc.data)
         if problems:
             p = min(problems, key=lambda p: doc.line_of(p.path))  # the first in the file
+            message = p.message
+            if p.path in (("version",), ("parent",)) and p.path in doc.float_texts:
+                message = version_problem(1.0, doc.float_texts[p.path]) or message
             raise BadInput(
-                f"{p.dotted or 'document'}: {p.message} (run `modelreg check` for every problem)",
+                f"{p.dotted or 'document'}: {message} (run `modelreg check` for every problem)",
                 file=self.display(path),
                 line=doc.line_of(p.path),
             )

@@ -150,6 +150,12 @@ def _explain(validator: Any, data: Any) -> list[SchemaProblem]:
     return list(dict.fromkeys(p for e in errors for p in _problems(e)))
 
 
+def _shown(value: Any) -> str:
+    """VALUE as the YAML/JSON reader wrote it (true, null), not as Python spells it."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _message(error: Any) -> str:
     """jsonschema's message, shortened where it would print a whole document."""
     validator = error.validator
@@ -162,7 +168,19 @@ def _message(error: Any) -> str:
     ):
         return "must not be empty"
     if validator == "pattern":
-        return f"{error.instance!r} does not match {error.validator_value!r}"
+        return f"{_shown(error.instance)} does not match {error.validator_value!r}"
+    if validator == "type":
+        expected = error.validator_value
+        names = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{_shown(error.instance)} is not of type {names}"
+    if (
+        validator == "not"
+        and isinstance(error.validator_value, dict)
+        and "const" in error.validator_value
+    ):
+        return f"{_shown(error.instance)} is not allowed here"
+    if validator == "enum":
+        return f"{_shown(error.instance)} is not one of {', '.join(map(_shown, error.validator_value))}"
     if validator in ("oneOf", "anyOf", "if", "then"):
         return (
             error.message

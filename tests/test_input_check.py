@@ -182,7 +182,7 @@ CASES: dict[str, Case] = {
         },
         [
             ("models/M1/1.0.0.yaml", 0, "naming", "invalid model name 'M1'"),
-            ("models/M1/1.0.0.yaml", 2, "schema", "name: 'M1' does not match"),
+            ("models/M1/1.0.0.yaml", 2, "schema", 'name: "M1" does not match'),
             ("models/m1", 0, "naming", "model folder 'm1' differs from 'M1' only in case"),
         ],
     ),
