@@ -418,3 +418,86 @@ def test_bad_pinned_pattern_is_a_finding_not_a_crash(cli, example: Path) -> None
     result = cli("--repo", str(example), "check")
     assert result.code == 1
     assert "pinned_patterns[0]: bad regex" in result.out and "[floating-model]" in result.out
+
+
+def test_stage_file_must_be_consistent(cli, example: Path) -> None:
+    digest = {
+        v: cli("--repo", str(example), "--json", "show", f"summarizer@{v}").json()["digest"]
+        for v in ("1.0.0", "1.1.0")
+    }
+    write(
+        example / "stages/summarizer.yaml",
+        "schema: modelreg/stages/v1\nmodel: summarizer\nstages:\n"
+        f"  production: {{version: 1.1.0, digest: '{digest['1.1.0']}', previous: 0.5.0, since: '2026-11-21T10:05:00Z',"
+        f" canary: {{version: 1.1.0, digest: '{digest['1.1.0']}', weight: 5, since: '2026-11-22T10:05:00Z'}}}}\n"
+        f"  staging: {{version: 1.0.0, digest: '{digest['1.0.0']}', since: '2026-11-21T09:00:00Z'}}\n"
+        "archived: [1.0.0]\n",
+    )
+    result = cli("--repo", str(example), "check")
+    assert result.code == 1
+    assert "production canary 1.1.0 is the version it serves [stage-state]" in result.out
+    assert "production previous summarizer@0.5.0 is not registered [stage-state]" in result.out
+    assert "archived summarizer@1.0.0 still serves staging" in result.out
+
+
+def test_paths_only_checks_nothing_but_what_is_given(cli, example: Path) -> None:
+    write(example / "models/assistant/1.1.0.yaml", "a: 1\na: 2\n")
+    assert cli("check", "--paths-only", cwd=example).code == 0  # nothing given: nothing but HEAD
+    assert cli("check", "--paths-only", "models/assistant/1.1.0.yaml", cwd=example).code == 1
+    git(example, "rm", "-q", "models/summarizer/1.0.0.yaml")
+    result = cli("check", "--paths-only", cwd=example)
+    assert result.code == 1 and "registered version file deleted in the index" in result.out
+    assert cli("check", "--all", "--paths-only", cwd=example).code == 2
+
+
+@pytest.mark.parametrize(
+    ("pattern", "refused"),
+    [
+        ("^(a|aa)*$", "exponential"),
+        ("(a+)+b", "exponential"),
+        ("(?:x*)*", "exponential"),
+        ("a{99999999999}", "bad regex"),
+        ("(" * 300 + ")" * 300, "longer than"),
+        ("^my-model-v\\d+$", None),
+        ("([a-z]+-)?v\\d+", None),
+        ("(ab)+", None),
+        ("[(+*)]+", None),
+    ],
+)
+def test_pinned_patterns_that_could_hang_or_crash_are_refused(
+    pattern: str, refused: str | None
+) -> None:
+    from modelreg.core.pinning import pattern_problem
+
+    problem = pattern_problem(pattern)
+    assert (problem is None) == (refused is None)
+    if refused:
+        assert refused in problem  # type: ignore[operator]
+
+
+def test_a_catastrophic_pinned_pattern_does_not_hang_check(cli, example: Path) -> None:
+    policy = example / "modelreg.yaml"
+    policy.write_text(policy.read_text() + "pinned_patterns: ['^(a|aa)*$']\n")
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("claude-sonnet-4-5-20250929", "a" * 60 + "!"),
+    )
+    result = cli("--repo", str(example), "check")  # would run for hours if the pattern were used
+    assert result.code == 1
+    assert "pinned_patterns[0]: a repeated group repeats or alternates inside" in result.out
+
+
+def test_list_shows_an_unfinished_draft_without_hiding_the_rest(cli, example: Path) -> None:
+    assert cli("--repo", str(example), "new", "summarizer").code == 0
+    result = cli("--repo", str(example), "--json", "list", "summarizer")
+    assert result.code == 0
+    rows = {v["version"]: v for v in result.json()["versions"]}
+    assert rows["1.1.0"]["digest"].startswith("sha256:")
+    assert rows["1.2.0"]["digest"] is None
+    assert (
+        rows["1.2.0"]["problem"].startswith(
+            "models/summarizer/1.2.0.yaml:16: changes.summary: must not be empty"
+        )
+        or "1.2.0.yaml:16: changes.summary" in rows["1.2.0"]["problem"]
+    )
+    assert "warning: " in result.err and "1.2.0.yaml:16" in result.err

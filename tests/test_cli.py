@@ -177,3 +177,73 @@ def test_piped_json_is_one_document(example: Path) -> None:
     assert proc.returncode == 0
     data = json.loads(proc.stdout)  # raises if there were two documents or stray text
     assert len(data["versions"]) == 5
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import EXAMPLE
+
+    root = tmp_path / "big"
+    shutil.copytree(EXAMPLE, root)
+    # enough rows that the reader is gone before modelreg finishes writing
+    for i in range(400):
+        (root / "models" / f"m{i:03d}").mkdir()
+        text = (
+            (EXAMPLE / "models/summarizer/1.0.0.yaml")
+            .read_text()
+            .replace("name: summarizer", f"name: m{i:03d}")
+        )
+        (root / "models" / f"m{i:03d}" / "1.0.0.yaml").write_text(text)
+    proc = subprocess.run(
+        f"'{venv_bin() / 'modelreg'}' --repo '{root}' list | head -1; echo \"rc=${{PIPESTATUS[0]}}\"",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+    )
+    assert proc.stdout.splitlines()[0].split()[:2] == ["MODEL", "VERSION"]
+    assert proc.stdout.splitlines()[-1] == "rc=0"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_json_stays_valid_for_file_names_that_are_not_utf8(example: Path) -> None:
+    import os
+
+    bad = os.fsencode(str(example / "models")) + b"/a\xffb"
+    os.mkdir(bad)
+    with open(bad + b"/1.0.0.yaml", "wb") as f:
+        f.write(b"a: 1\n")
+    proc = subprocess.run(
+        [str(venv_bin() / "modelreg"), "--repo", str(example), "--json", "check"],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout.decode("utf-8"))  # strict UTF-8 JSON
+    assert any(
+        "a\\udcffb" in p.get("file", "") or "a\udcffb" in p.get("file", "")
+        for p in data["problems"]
+    )
+
+
+def test_a_registry_in_no_repo_needs_no_git(loose_example: Path, tmp_path: Path) -> None:
+    import os
+
+    no_git = tmp_path / "bin"
+    no_git.mkdir()  # PATH holds nothing: the console script names its python itself
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv_bin() / "modelreg"), "--repo", str(loose_example), *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PATH": str(no_git)},
+        )
+
+    assert run("check").returncode == 0
+    assert run("list").returncode == 0
+    created = run("new", "summarizer")
+    assert created.returncode == 0, created.stderr
+    draft = run("check")
+    assert draft.returncode == 1 and "changes.summary: must not be empty" in draft.stdout

@@ -319,9 +319,7 @@ def test_show_refuses_an_invalid_eval_file(cli, example: Path) -> None:
     path = example / "evals/summarizer/1.1.0/smoke.yaml"
     path.write_text(path.read_text().replace("metrics: {", "metrics: [1, 2]\nx-old: {"))
     result = cli("--repo", str(example), "show", "summarizer@1.1.0")
-    assert (
-        result.code == 2 and "smoke.yaml:8: metrics: [1, 2] is not of type object" in result.err
-    )
+    assert result.code == 2 and "smoke.yaml:8: metrics: [1, 2] is not of type object" in result.err
 
 
 @pytest.mark.parametrize("model", ["../..", "../models", "Summarizer"])

@@ -102,7 +102,12 @@ def init(
     result = init_registry(directory)
     if g.out.as_json:
         g.out.json(
-            {"root": str(result.root), "created": result.created, "git_init": result.git_init}
+            {
+                "root": str(result.root),
+                "created": result.created,
+                "notes": result.notes,
+                "git_init": result.git_init,
+            }
         )
         return EXIT_OK
     if result.git_init:
@@ -180,13 +185,23 @@ def list_(
 
     g = _globals(ctx)
     rows = list_versions(g.registry(), model)
+    for r in rows:
+        if r.problem:
+            g.out.line(f"warning: {r.problem}", err=True)
     if g.out.as_json:
         g.out.json({"versions": [r.as_json() for r in rows]})
         return EXIT_OK
     g.out.table(
         ["MODEL", "VERSION", "KIND", "DIGEST", "LIFECYCLE", "CREATED"],
         [
-            [r.model, r.version, r.kind, short(r.digest), _lifecycle_label(r.lifecycle), r.created]
+            [
+                r.model,
+                r.version,
+                r.kind,
+                short(r.digest) if r.digest else "-",
+                _lifecycle_label(r.lifecycle) if r.digest else "INVALID (run modelreg check)",
+                r.created,
+            ]
             for r in rows
         ],
     )

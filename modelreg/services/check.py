@@ -440,13 +440,38 @@ class Checker:
                 rel,
                 doc.line_of(("model",)),
             )
+        archived = set(data.get("archived") or ())
         for stage, entry in (data.get("stages") or {}).items():
             line = doc.line_of(("stages", stage))
             if stage not in self.policy.stages:
                 self.add("stage-state", f"stage {stage!r} is not in policy's stages", rel, line)
             if entry is None:
                 continue
-            for label, item in (("version", entry), ("canary", entry.get("canary"))):
+            canary = entry.get("canary")
+            if canary and canary["version"] == entry["version"]:
+                self.add(
+                    "stage-state",
+                    f"{stage} canary {canary['version']} is the version it serves",
+                    rel,
+                    line,
+                )
+            previous = entry.get("previous")
+            if previous is not None and not self.reg.version_path(model, previous).is_file():
+                self.add(
+                    "stage-state",
+                    f"{stage} previous {model}@{previous} is not registered",
+                    rel,
+                    line,
+                )
+            in_use = {entry["version"], previous, canary["version"] if canary else None}
+            for version in sorted(v for v in archived & in_use if v is not None):
+                self.add(
+                    "stage-state",
+                    f"archived {model}@{version} still serves {stage} (or is its previous or canary)",
+                    rel,
+                    line,
+                )
+            for label, item in (("version", entry), ("canary", canary)):
                 if not item:
                     continue
                 actual = self.version_digest(model, item["version"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelreg.core.names import parse_ref
-from modelreg.errors import NotFound
+from modelreg.errors import BadInput, NotFound
 from modelreg.registry import Registry
 
 
@@ -24,12 +24,13 @@ class VersionSummary:
     model: str
     version: str
     kind: str
-    digest: str
+    digest: str | None  # None when the file is invalid
     lifecycle: Lifecycle
     created: str | None
+    problem: str | None = None  # `file:line: message` of an invalid file (a draft from `new`)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "version": self.version,
             "kind": self.kind,
@@ -39,6 +40,9 @@ class VersionSummary:
             "archived": self.lifecycle.archived,
             "created": self.created,
         }
+        if self.problem:
+            out["problem"] = self.problem
+        return out
 
 
 @dataclass
@@ -101,7 +105,14 @@ def list_versions(reg: Registry, model: str | None = None) -> list[VersionSummar
     for name in [model] if model else reg.model_names():
         lifecycles = _lifecycles(reg, name)
         for version in reg.versions(name):
-            rec = reg.version(name, version)
+            try:
+                rec = reg.version(name, version)
+            except BadInput as e:
+                # one unfinished file (say a draft from `new`) does not hide the others
+                where = f"{e.file}:{e.line}: " if e.line else f"{e.file}: "
+                life = lifecycles.get(version, Lifecycle())
+                out.append(VersionSummary(name, version, "?", None, life, None, where + e.message))
+                continue
             out.append(
                 VersionSummary(
                     model=name,
