@@ -494,10 +494,7 @@ def test_list_shows_an_unfinished_draft_without_hiding_the_rest(cli, example: Pa
     rows = {v["version"]: v for v in result.json()["versions"]}
     assert rows["1.1.0"]["digest"].startswith("sha256:")
     assert rows["1.2.0"]["digest"] is None
-    assert (
-        rows["1.2.0"]["problem"].startswith(
-            "models/summarizer/1.2.0.yaml:16: changes.summary: must not be empty"
-        )
-        or "1.2.0.yaml:16: changes.summary" in rows["1.2.0"]["problem"]
+    assert rows["1.2.0"]["problem"].endswith(
+        "models/summarizer/1.2.0.yaml:16: changes.summary: must not be empty (run `modelreg check` for every problem)"
     )
     assert "warning: " in result.err and "1.2.0.yaml:16" in result.err
