@@ -1,4 +1,4 @@
-"""Time `check --all`, pre-commit style `check` of one file, and `--help` on a generated registry.
+"""Time `--help`, `check` (one file and all), `status` and `show` on a generated registry.
 
     python benchmarks/bench_check.py [--models 100] [--versions 20] [--runs 5]
 
@@ -83,6 +83,17 @@ def main() -> None:
                 timed([MODELREG, "check", one], root, args.runs),
                 "0.3 s",
             ),
+            row(
+                "`status` of one model",
+                timed([MODELREG, "status", "model-000"], root, args.runs),
+                "0.15 s",
+            ),
+            row(
+                "`show` of one version",
+                timed([MODELREG, "show", "model-000@1.1.0"], root, args.runs),
+                "0.15 s",
+            ),
+            row("`status` (all models)", timed([MODELREG, "status"], root, args.runs), "0.3 s"),
             row(
                 f"`check --all` ({files} files)",
                 timed([MODELREG, "check", "--all"], root, args.runs),
