@@ -39,6 +39,30 @@ def find_root(start: Path) -> Path:
     )
 
 
+@dataclass(frozen=True)
+class SchemaFinding:
+    line: int
+    message: str  # `dotted.path: what is wrong`
+
+
+def schema_findings(doc: Document, kind: str) -> list[SchemaFinding]:
+    """DOC's problems against the KIND schema, with lines and advice, in file order."""
+    from modelreg.schemas import validate
+
+    out = []
+    for p in validate(kind, doc.data):
+        message, line = p.message, doc.line_of(p.path)
+        if p.path in (("version",), ("parent",)) and p.path in doc.float_texts:
+            message = version_problem(1.0, doc.float_texts[p.path]) or message
+        elif message == "'changes' is a required property" and "parent" in doc.data:
+            message = (
+                "changes (summary and reason) is required with parent: say what changed and why"
+            )
+            line = doc.line_of(("parent",))
+        out.append(SchemaFinding(line, f"{p.dotted}: {message}" if p.dotted else message))
+    return sorted(out, key=lambda f: f.line)
+
+
 def obstacle(path: Path, stop: Path) -> Path | None:
     """The first folder on the way from STOP to PATH that exists but is a file, or None."""
     for folder in reversed(path.parents):
@@ -143,8 +167,6 @@ class Registry:
         A bad file is bad input to a read command (exit 2, with file and line);
         `check` reports the same problems as findings instead.
         """
-        from modelreg.schemas import validate
-
         try:
             doc = load_path(path)
         except FileNotFoundError:
@@ -154,16 +176,12 @@ class Registry:
         except StrictYamlError as e:
             first = e.problems[0]
             raise BadInput(first.message, file=self.display(path), line=first.line) from None
-        problems = validate(kind, doc.data)
-        if problems:
-            p = min(problems, key=lambda p: doc.line_of(p.path))  # the first in the file
-            message = p.message
-            if p.path in (("version",), ("parent",)) and p.path in doc.float_texts:
-                message = version_problem(1.0, doc.float_texts[p.path]) or message
+        findings = schema_findings(doc, kind)
+        if findings:
             raise BadInput(
-                f"{p.dotted or 'document'}: {message} (run `modelreg check` for every problem)",
+                f"{findings[0].message} (run `modelreg check` for every problem)",
                 file=self.display(path),
-                line=doc.line_of(p.path),
+                line=findings[0].line,
             )
         return doc
 

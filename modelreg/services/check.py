@@ -14,16 +14,15 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from modelreg.core.digest import CanonicalizationError, digest, short
 from modelreg.core.findings import Report
-from modelreg.core.names import model_name_problem, parse_version, version_problem, version_sort_key
+from modelreg.core.names import model_name_problem, parse_version, version_sort_key
 from modelreg.core.pinning import is_pinned, pattern_problem
 from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.errors import UsageError
-from modelreg.registry import EVALS, MODELS, STAGES, Registry
-from modelreg.schemas import dotted, json_schema_problems, validate
+from modelreg.registry import EVALS, MODELS, STAGES, Registry, schema_findings
+from modelreg.schemas import dotted, json_schema_problems
 from modelreg.yamlio import Document, StrictYamlError, load_path, read_limited
 
 _VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
@@ -74,24 +73,9 @@ class Checker:
         """Schema findings for a parsed file; True when it is schema-valid."""
         if doc is None:
             return False
-        problems = validate(kind, doc.data)
+        problems = schema_findings(doc, kind)
         for p in problems:
-            value = _get(doc.data, p.path)
-            message = p.message
-            line = doc.line_of(p.path)
-            if p.path in (("version",), ("parent",)) and isinstance(value, float):
-                message = version_problem(value, doc.float_texts.get(p.path)) or message
-            elif (
-                message == "'changes' is a required property"
-                and isinstance(doc.data, dict)
-                and "parent" in doc.data
-            ):
-                message = (
-                    "changes (summary and reason) is required with parent: say what changed and why"
-                )
-                line = doc.line_of(("parent",))
-            where = p.dotted
-            self.add("schema", f"{where}: {message}" if where else message, rel, line)
+            self.add("schema", p.message, rel, p.line)
         return not problems
 
     def version_digest(self, model: str, version: str) -> str | None:
@@ -541,15 +525,6 @@ class Checker:
 def _inside(value: str) -> bool:
     p = PurePosixPath(value)
     return bool(value) and not p.is_absolute() and ".." not in p.parts and "\\" not in value
-
-
-def _get(data: Any, path: tuple[str | int, ...]) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def run_check(reg: Registry, paths: Sequence[Path] | None = None) -> Report:
