@@ -17,7 +17,7 @@ from modelreg.core.names import (
     is_model_name,
     model_name_problem,
     parse_version,
-    version_problem,
+    quote_advice,
     version_sort_key,
 )
 from modelreg.core.policy import POLICY_FILE, Policy
@@ -53,7 +53,7 @@ def schema_findings(doc: Document, kind: str) -> list[SchemaFinding]:
     for p in validate(kind, doc.data):
         message, line = p.message, doc.line_of(p.path)
         if p.path in (("version",), ("parent",)) and p.path in doc.float_texts:
-            message = version_problem(1.0, doc.float_texts[p.path]) or message
+            message = quote_advice(doc.float_texts[p.path])
         elif message == "'changes' is a required property" and "parent" in doc.data:
             message = (
                 "changes (summary and reason) is required with parent: say what changed and why"

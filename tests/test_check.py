@@ -89,7 +89,7 @@ def test_quote_advice_for_float_version(cli, example: Path) -> None:
     result = cli("--repo", str(example), "check")
     assert result.code == 1
     assert (
-        "version: version must be a string; quote it: '1.10' (a bare 1.10 is a number)"
+        "version: must be a string; quote it: '1.10' (a bare 1.10 is a number)"
         in result.out
     )
 

@@ -60,16 +60,9 @@ def parse_version(text: object) -> Version | None:
     return Version(int(m[1]), int(m[2]), int(m[3]))
 
 
-def version_problem(text: object, written: str | None = None) -> str | None:
-    """Why TEXT is not a version; WRITTEN is how a number was spelled in the file."""
-    if isinstance(text, float):
-        spelled = written or repr(text)
-        return f"version must be a string; quote it: '{spelled}' (a bare {spelled} is a number)"
-    if not isinstance(text, str):
-        return "version must be a string such as '1.2.0'"
-    if parse_version(text) is None:
-        return f"invalid version {text!r}: use MAJOR.MINOR.PATCH with no leading zeros"
-    return None
+def quote_advice(written: str) -> str:
+    """What to say when a version was written as a bare number, e.g. `version: 1.10`."""
+    return f"must be a string; quote it: '{written}' (a bare {written} is a number)"
 
 
 def version_sort_key(text: str) -> Version:
