@@ -22,6 +22,7 @@ from modelreg.core.names import (
 )
 from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.errors import BadInput, NotARegistry, NotFound, UsageError
+from modelreg.schemas import validate
 from modelreg.vcs import Git
 from modelreg.yamlio import Document, StrictYamlError, load_path
 
@@ -47,8 +48,6 @@ class SchemaFinding:
 
 def schema_findings(doc: Document, kind: str) -> list[SchemaFinding]:
     """DOC's problems against the KIND schema, with lines and advice, in file order."""
-    from modelreg.schemas import validate
-
     out = []
     for p in validate(kind, doc.data):
         message, line = p.message, doc.line_of(p.path)

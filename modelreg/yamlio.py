@@ -179,15 +179,15 @@ class _Builder:
         self.problems: list[YamlProblem] = []
         self.lines: dict[Path_, int] = {}
         self.float_texts: dict[Path_, str] = {}
-        events = self.errors = _yaml()
-        self.Scalar = events.ScalarEvent
-        self.MappingStart = events.MappingStartEvent
-        self.MappingEnd = events.MappingEndEvent
-        self.SequenceStart = events.SequenceStartEvent
-        self.SequenceEnd = events.SequenceEndEvent
-        self.Alias = events.AliasEvent
-        self.DocumentStart = events.DocumentStartEvent
-        self.StreamEnd = events.StreamEndEvent
+        self.yaml = yaml = _yaml()  # its event and error classes
+        self.Scalar = yaml.ScalarEvent
+        self.MappingStart = yaml.MappingStartEvent
+        self.MappingEnd = yaml.MappingEndEvent
+        self.SequenceStart = yaml.SequenceStartEvent
+        self.SequenceEnd = yaml.SequenceEndEvent
+        self.Alias = yaml.AliasEvent
+        self.DocumentStart = yaml.DocumentStartEvent
+        self.StreamEnd = yaml.StreamEndEvent
 
     def problem(self, event: Any, message: str) -> None:
         mark = event.start_mark
@@ -196,11 +196,11 @@ class _Builder:
     def next_event(self) -> Any:
         try:
             return self.get_event()
-        except self.errors.MarkedYAMLError as e:
+        except self.yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             self.problems.append(YamlProblem(line, column, self.explain(e, mark)))
-        except self.errors.YAMLError as e:  # ReaderError: a character YAML does not allow
+        except self.yaml.YAMLError as e:  # ReaderError: a character YAML does not allow
             position = getattr(e, "position", None)
             line, column = _line_at(self.text, position) if isinstance(position, int) else (1, 1)
             reason = getattr(e, "reason", None) or str(e).splitlines()[0]
