@@ -8,6 +8,7 @@ that would point git at another repository are dropped, as pre-commit's
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,11 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def git_blob_id(raw: bytes) -> str:
+    """The id git gives these bytes as a blob (SHA-1 object format), without filters."""
+    return hashlib.sha1(b"blob %d\0" % len(raw) + raw, usedforsecurity=False).hexdigest()
 
 
 def _advice(stderr: str) -> str:

@@ -52,6 +52,26 @@ _INT_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _NONFINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
 
+# How YAML 1.1 parsers (PyYAML's resolver, the YAML 1.1 spec's booleans) read a
+# plain scalar. Where that differs from the 1.2 reading modelreg uses, another
+# service loading the same file would get another value under the same digest,
+# so such a scalar is refused with advice to quote it or spell it portably.
+_BOOL_11 = re.compile(
+    r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)\Z"
+)  # as PyYAML: y/n stay strings
+_NUMBER_11 = re.compile(
+    r"""(?x)
+    [-+]?0b[0-1_]+ | [-+]?0[0-7_]+ | [-+]?(?:0|[1-9][0-9_]*) | [-+]?0x[0-9a-fA-F_]+
+    | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    | [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)? | \.[0-9_]+(?:[eE][-+][0-9]+)?
+    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    """
+)
+# Characters refused anywhere in a file, comments included: bidirectional
+# controls (Trojan Source), and the line breaks of YAML 1.1 that YAML 1.2 reads
+# as text (NEL, LS, PS), plus a BOM past the first character.
+_FORBIDDEN_RAW = re.compile("[\u202a-\u202e\u2066-\u2069\u0085\u2028\u2029\ufeff]")
+
 
 Path_ = tuple[str | int, ...]
 
@@ -117,7 +137,29 @@ def decode(raw: bytes) -> str:
         raise StrictYamlError(
             [YamlProblem(line, column, f"invalid UTF-8 byte 0x{raw[e.start]:02x}")]
         ) from None
-    return text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff")
+    if not text.isascii():
+        problems = []
+        for m in _FORBIDDEN_RAW.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+            what = _FORBIDDEN_NAMES.get(m.group(), "a bidirectional control character")
+            problems.append(
+                YamlProblem(line, column, f"{what} (U+{ord(m.group()):04X}) is not allowed")
+            )
+            if len(problems) == MAX_PROBLEMS:
+                break
+        if problems:
+            raise StrictYamlError(problems)
+    return text
+
+
+_FORBIDDEN_NAMES = {
+    "\u0085": "a NEL line break (YAML 1.1 and 1.2 read it differently)",
+    "\u2028": "a LINE SEPARATOR (YAML 1.1 and 1.2 read it differently)",
+    "\u2029": "a PARAGRAPH SEPARATOR (YAML 1.1 and 1.2 read it differently)",
+    "\ufeff": "a byte order mark past the start of the file",
+}
 
 
 def read_limited(path: Path) -> bytes:
@@ -331,8 +373,37 @@ class _Builder:
         if event.style:  # quoted or block scalar: always a string
             return value
         first = value[:1]
-        if first.isalpha() and first not in "tTfFnN":
+        if first.isalpha() and first not in "tTfFnNyYoO":
             return value  # fast path: an ordinary word cannot be null, bool or a number
+        reported = len(self.problems)
+        resolved = self.resolve(event, value)
+        if len(self.problems) > reported:
+            pass  # resolve() said what is wrong with it already
+        elif resolved.__class__ is str:
+            if _BOOL_11.match(value):
+                self.problem(
+                    event,
+                    f"ambiguous value {value}: YAML 1.1 parsers read it as a boolean; quote it or write true/false",
+                )
+            elif _NUMBER_11.fullmatch(value):
+                self.problem(
+                    event,
+                    f"ambiguous value {value}: YAML 1.1 parsers read it as a number; quote it or write it without _ or :",
+                )
+        elif (
+            resolved.__class__ in (int, float)
+            and not _NUMBER_11.fullmatch(value)
+            and not _NONFINITE.match(value)
+        ):
+            self.problem(
+                event,
+                f"ambiguous number {value}: YAML 1.1 parsers read it as a string; "
+                "write it with a dot and a signed exponent (1.0e+3), or quote it",
+            )
+        return resolved
+
+    def resolve(self, event: Any, value: str) -> Any:
+        """A plain scalar by the YAML 1.2 core schema, timestamps kept as strings."""
         if _NULL.match(value):
             return None
         if value in _BOOL:

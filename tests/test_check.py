@@ -88,10 +88,7 @@ def test_quote_advice_for_float_version(cli, example: Path) -> None:
     )
     result = cli("--repo", str(example), "check")
     assert result.code == 1
-    assert (
-        "version: must be a string; quote it: '1.10' (a bare 1.10 is a number)"
-        in result.out
-    )
+    assert "version: must be a string; quote it: '1.10' (a bare 1.10 is a number)" in result.out
 
 
 def test_first_version_needs_no_parent_but_later_ones_do(cli, example: Path) -> None:

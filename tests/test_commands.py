@@ -335,11 +335,12 @@ def test_registry_found_by_walking_up(cli, example: Path) -> None:
 
 
 def test_new_writes_strings_every_yaml_parser_reads_back_as_strings(cli, example: Path) -> None:
-    # THREATS 47: the parent's unquoted `2026-10-01` and `1_000` are strings to modelreg;
-    # the copy must not become a date or a number for PyYAML (YAML 1.1) either.
+    # THREATS 47: the parent's unquoted `2026-10-01` is a string to modelreg (DESIGN 2.1);
+    # the copy must not become a date for PyYAML (YAML 1.1) either. (`1_000` or `on`
+    # unquoted are refused when read, so no parent can hold them.)
     parent = example / "models/ticket-classifier/2.0.0.yaml"
     text = parent.read_text().replace("data_version: tickets-2026-10", "data_version: 2026-10-01")
-    text = text.replace("batch_size: 16", "batch_size: 16, note: 1_000, flag: on")
+    text = text.replace("batch_size: 16", "batch_size: 16, note: '1_000', flag: 'on'")
     write(example / "models/ticket-classifier/2.0.0.yaml", text)
     assert cli("--repo", str(example), "new", "ticket-classifier").code == 0
     child = yaml.safe_load((example / "models/ticket-classifier/2.1.0.yaml").read_text())

@@ -170,7 +170,7 @@ CASES: dict[str, Case] = {
                 "models/bad/1.0.0.yaml",
                 2,
                 "yaml",
-                "bidirectional control character (U+202A-202E, U+2066-2069) (column 7)",
+                "a bidirectional control character (U+202E) is not allowed (column 10)",
             )
         ],
     ),

@@ -6,19 +6,23 @@ import re
 from collections.abc import Iterable
 
 # A date suffix (-20250929 or -2024-08-06), a content digest, or a fine-tune id.
+# ASCII digits and \Z on purpose: \d matches any script's digits (２０２５) and
+# $ matches before a trailing newline, either of which would let a look-alike pass.
 _PINNED = re.compile(
     r"""(?x)
-    (?:-\d{8}|-\d{4}-\d{2}-\d{2})$      # dated snapshot
-    | @sha256:[0-9a-f]{64}$             # digest-pinned
-    | ^ft:                              # OpenAI-style fine-tune id
-    | ^projects/.+/models/\d+           # Vertex-style tuned model
+    (?:-[0-9]{8}|-[0-9]{4}-[0-9]{2}-[0-9]{2})\Z   # dated snapshot
+    | @sha256:[0-9a-f]{64}\Z                       # digest-pinned
+    | \Aft:                                        # OpenAI-style fine-tune id
+    | \Aprojects/.+/models/[0-9]+                   # Vertex-style tuned model
     """
 )
-_FLOATING_WORDS = re.compile(r"(?:^|[-_.:])(latest|preview|current|stable)$")
+_FLOATING_WORDS = re.compile(r"(?:\A|[-_.:])(latest|preview|current|stable)\Z")
 
 
 def is_pinned(model_id: str, patterns: Iterable[str] = ()) -> bool:
     """True when MODEL_ID names one immutable snapshot (DESIGN 2.1)."""
+    if not model_id.isascii() or not model_id.isprintable() or any(c.isspace() for c in model_id):
+        return False  # no provider names its snapshots with look-alikes or blanks
     if _FLOATING_WORDS.search(model_id):
         return False
     if _PINNED.search(model_id):

@@ -23,6 +23,7 @@ from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.errors import UsageError
 from modelreg.registry import EVALS, MODELS, STAGES, Registry, schema_findings
 from modelreg.schemas import dotted, json_schema_problems
+from modelreg.vcs import git_blob_id
 from modelreg.yamlio import Document, StrictYamlError, load_path, read_limited
 
 _VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
@@ -505,21 +506,38 @@ class Checker:
             return
         scope = [f"{self.reg.git_prefix}{MODELS}/"]
         registered = git.tree_blobs("HEAD", scope)
-        seen: set[str] = set()
-        for cached, where in ((True, "in the index"), (False, "in the work tree")):
-            for status, path in git.changed_paths("HEAD", scope, cached=cached):
-                if path not in registered or path in seen or status == "A":
-                    continue
-                seen.add(path)
-                what = "deleted" if status == "D" else "changed"
-                rel = path.removeprefix(self.reg.git_prefix)
-                self.add(
-                    "immutable",
-                    f"registered version file {what} {where}: versions are immutable once committed; "
-                    f"restore it (`git checkout HEAD -- {self.reg.display(rel)}`) "
-                    "and make a new version with `modelreg new`",
-                    rel,
-                )
+        # The index is what a commit takes: git's own comparison of it is exact.
+        problems = {
+            path: ("deleted" if status == "D" else "changed", "in the index")
+            for status, path in git.changed_paths("HEAD", scope, cached=True)
+            if path in registered and status != "A"
+        }
+        # The work tree is compared byte for byte with HEAD's blob, not through
+        # `git diff`, which skip-worktree, assume-unchanged and clean/smudge or
+        # ident filters can blind: a digest is computed from these bytes.
+        for path, blob in registered.items():
+            if path in problems:
+                continue
+            full = git.toplevel / path if git.toplevel else self.reg.root / path
+            try:
+                raw = read_limited(full)
+            except FileNotFoundError:
+                problems[path] = ("deleted", "in the work tree")
+                continue
+            except (OSError, StrictYamlError):
+                problems[path] = ("changed", "in the work tree")
+                continue
+            if git_blob_id(raw) != blob:
+                problems[path] = ("changed", "in the work tree")
+        for path, (what, where) in sorted(problems.items()):
+            rel = path.removeprefix(self.reg.git_prefix)
+            self.add(
+                "immutable",
+                f"registered version file {what} {where}: versions are immutable once committed; "
+                f"restore it (`git checkout HEAD -- {self.reg.display(rel)}`; a git filter or "
+                "`ident` attribute on it must go) and make a new version with `modelreg new`",
+                rel,
+            )
 
 
 def _inside(value: str) -> bool:
