@@ -53,7 +53,7 @@ def schema_findings(doc: Document, kind: str) -> list[SchemaFinding]:
         message, line = p.message, doc.line_of(p.path)
         if p.path in (("version",), ("parent",)) and p.path in doc.float_texts:
             message = quote_advice(doc.float_texts[p.path])
-        elif message == "'changes' is a required property" and "parent" in doc.data:
+        elif p.keyword == "required" and p.missing == "changes" and "parent" in doc.data:
             message = (
                 "changes (summary and reason) is required with parent: say what changed and why"
             )
@@ -79,6 +79,7 @@ class VersionRecord:
     path: Path
     data: dict[str, Any]
     digest: str
+    text: str  # the file as written and parsed
 
 
 class Registry:
@@ -192,27 +193,40 @@ class Registry:
         folder = self.root / MODELS
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and is_model_name(p.name))
+        return sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.is_dir() and not p.is_symlink() and is_model_name(p.name)
+        )
 
     def versions(self, model: str) -> list[str]:
         """Versions of MODEL, lowest first (files named MAJOR.MINOR.PATCH.yaml)."""
         folder = self.root / MODELS / model
         if not folder.is_dir():
             return []
-        found = [p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml") and p.is_file()]
+        found = [
+            p.name[:-5]
+            for p in folder.iterdir()
+            if p.name.endswith(".yaml") and p.is_file() and not p.is_symlink()
+        ]
         return sorted((v for v in found if parse_version(v)), key=version_sort_key)
 
     def require_model(self, model: str) -> None:
         problem = model_name_problem(model)
         if problem:
             raise UsageError(problem)
-        if not (self.root / MODELS / model).is_dir():
+        folder = self.root / MODELS / model
+        if folder.is_symlink():
+            raise BadInput(f"{self.display(folder)} is a symbolic link; run `modelreg check`")
+        if not folder.is_dir():
             known = ", ".join(self.model_names()) or "none yet"
             raise NotFound(f"unknown model {model!r} (models: {known})")
 
     def version(self, model: str, version: str) -> VersionRecord:
         self.require_model(model)
         path = self.version_path(model, version)
+        if path.is_symlink():
+            raise BadInput(f"{self.display(path)} is a symbolic link; run `modelreg check`")
         if not path.is_file():
             known = ", ".join(self.versions(model)) or "none"
             raise NotFound(f"unknown version {model}@{version} (versions: {known})")
@@ -221,7 +235,7 @@ class Registry:
             dg = digest(doc.data)
         except CanonicalizationError as e:
             raise BadInput(str(e), file=self.display(path)) from None
-        return VersionRecord(model, version, path, doc.data, dg)
+        return VersionRecord(model, version, path, doc.data, dg, doc.text)
 
     def evals(self, model: str, version: str) -> dict[str, dict[str, Any]]:
         """{suite: eval data} for MODEL@VERSION."""

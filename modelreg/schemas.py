@@ -2,8 +2,8 @@
 
 Two validators, one verdict. The fast path is fastjsonschema's code, generated
 ahead of time into modelreg/_validators/ (`python schemas/regenerate.py`), so a
-command pays neither the ~40 ms a schema that compiling costs nor jsonschema's
-~170 ms import: 0.05 ms a document. When it rejects a document, jsonschema's
+command neither compiles schemas (~40 ms each) nor imports jsonschema (~170 ms):
+0.05 ms a document. When it rejects a document, jsonschema's
 Draft202012Validator lists every error with its path. The schemas use only
 keywords that mean the same in both; tests/test_schemas.py enforces that,
 checks the verdicts agree, and checks the generated code is up to date.
@@ -35,6 +35,8 @@ Path_ = tuple[str | int, ...]
 class SchemaProblem:
     path: Path_
     message: str
+    keyword: str = ""  # the JSON Schema keyword that failed (required, type, ...)
+    missing: str = ""  # with `required`: the missing property
 
     @property
     def dotted(self) -> str:
@@ -139,8 +141,14 @@ def _problems(error: Any) -> list[SchemaProblem]:
             k for k in error.instance if k not in known and not any(p.search(k) for p in patterns)
         ]
         if extra:
-            return [SchemaProblem((*path, key), f"unknown key {key!r}") for key in extra]
-    return [SchemaProblem(path, _message(error))]
+            return [
+                SchemaProblem((*path, key), f"unknown key {key!r}", "additionalProperties")
+                for key in extra
+            ]
+    missing = ""
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = next((k for k in error.validator_value if k not in error.instance), "")
+    return [SchemaProblem(path, _message(error), str(error.validator), missing)]
 
 
 def _explain(validator: Any, data: Any) -> list[SchemaProblem]:

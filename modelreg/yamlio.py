@@ -100,6 +100,7 @@ class Document:
     lines: dict[Path_, int] = field(default_factory=dict)
     # how each float was written (`1.10`), for advice such as "quote it: '1.10'"
     float_texts: dict[Path_, str] = field(default_factory=dict)
+    text: str = ""  # the text as parsed (a leading BOM dropped)
 
     def line_of(self, path: Path_) -> int:
         """The line of PATH, or of its nearest ancestor the document has."""
@@ -283,7 +284,7 @@ class _Builder:
             self.dispose()
         if self.problems:
             raise StrictYamlError(self.problems[:MAX_PROBLEMS])
-        return Document(data, self.lines, self.float_texts)
+        return Document(data, self.lines, self.float_texts, self.text)
 
     def check_node(self, event: Any) -> None:
         if event.anchor:

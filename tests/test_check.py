@@ -495,3 +495,50 @@ def test_list_shows_an_unfinished_draft_without_hiding_the_rest(cli, example: Pa
         "models/summarizer/1.2.0.yaml:16: changes.summary: must not be empty (run `modelreg check` for every problem)"
     )
     assert "warning: " in result.err and "1.2.0.yaml:16" in result.err
+
+
+@pytest.mark.parametrize("hide", ["--skip-worktree", "--assume-unchanged"])
+def test_an_edit_hidden_from_git_diff_is_still_caught(cli, example: Path, hide: str) -> None:
+    path = example / "models/summarizer/1.0.0.yaml"
+    git(example, "update-index", hide, "models/summarizer/1.0.0.yaml")
+    path.write_text(path.read_text().replace("temperature: 0.3", "temperature: 1.9"))
+    assert git(example, "diff", "--name-only", "HEAD") == ""  # git itself sees nothing
+    result = cli("--repo", str(example), "check")
+    assert result.code == 1
+    assert (
+        "models/summarizer/1.0.0.yaml: registered version file changed in the work tree"
+        in result.out
+    )
+
+
+def test_a_git_filter_that_rewrites_a_version_is_caught(cli, example: Path) -> None:
+    # `ident` expands $Id$ on checkout: the work tree's bytes (and digest) differ from the blob's
+    path = example / "models/summarizer/1.1.0.yaml"
+    git(example, "rm", "-q", "--cached", "models/summarizer/1.1.0.yaml")
+    path.write_text(path.read_text() + "# $Id$\n")
+    write(example / ".gitattributes", "models/** ident\n")
+    commit_all(example, "ident on models")
+    path.unlink()
+    git(example, "checkout", "--", "models/summarizer/1.1.0.yaml")
+    assert "$Id: " in path.read_text()
+    assert git(example, "status", "--porcelain") == ""
+    result = cli("--repo", str(example), "check")
+    assert result.code == 1
+    assert (
+        "models/summarizer/1.1.0.yaml: registered version file changed in the work tree"
+        in result.out
+    )
+    assert "`ident` attribute" in result.out
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    ["claude-sonnet-4-5-２０２５０９２９", "gpt-4o-٢٠٢٤-٠٨-٠٦", "claude-sonnet-4-5\\n-20250929"],
+)
+def test_look_alike_snapshot_dates_are_floating(cli, example: Path, model_id: str) -> None:
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        SUMMARIZER_12.replace("id: claude-sonnet-4-5-20250929", f'id: "{model_id}"'),
+    )
+    result = cli("--repo", str(example), "check")
+    assert "[floating-model]" in result.out

@@ -393,3 +393,29 @@ def test_tables_on_a_terminal_use_rich_and_respect_no_color(
     assert Output().color is True
     monkeypatch.setenv("NO_COLOR", "1")
     assert Output().color is False
+
+
+def test_show_json_gives_the_config_as_its_digest_describes_it(cli, example: Path) -> None:
+    text = (example / "models/summarizer/1.1.0.yaml").read_text()
+    text = text.replace("version: 1.1.0", "version: 1.2.0").replace(
+        "parent: 1.0.0", "parent: 1.1.0"
+    )
+    write(
+        example / "models/summarizer/1.2.0.yaml",
+        text.replace("max_tokens: 256", "max_tokens: 256.0"),
+    )
+    shown = cli("--repo", str(example), "--json", "show", "summarizer@1.2.0").json()
+    assert shown["config"]["params"]["max_tokens"] == 256 and isinstance(
+        shown["config"]["params"]["max_tokens"], int
+    )
+    assert (
+        "max_tokens: 256.0" in cli("--repo", str(example), "show", "summarizer@1.2.0").out
+    )  # the file as written
+
+
+def test_read_commands_do_not_follow_symlinked_models(cli, example: Path) -> None:
+    (example / "models/prod-alias").symlink_to(example / "models/summarizer")
+    listed = cli("--repo", str(example), "--json", "list").json()
+    assert "prod-alias" not in {v["model"] for v in listed["versions"]}
+    result = cli("--repo", str(example), "show", "prod-alias@1.0.0")
+    assert result.code == 2 and "models/prod-alias is a symbolic link" in result.err

@@ -316,13 +316,17 @@ def check(
     if all_files and (paths or paths_only):
         raise UsageError("--all checks every file: give it no PATHS and no --paths-only")
     reg = g.registry()
-    report = run_check(
-        reg, (paths or []) if paths_only else None if all_files or not paths else paths
-    )
+    if paths_only:
+        selection: list[Path] | None = paths or []  # none given: nothing but the HEAD check
+    elif all_files or not paths:
+        selection = None  # every registry file
+    else:
+        selection = paths
+    report = run_check(reg, selection)
     if g.out.as_json:
         g.out.json(report.as_json())
     else:
-        for finding in sorted(report.findings):
+        for finding in sorted(set(report.findings)):
             g.out.line(finding.one_line())
         errors, warnings = len(report.errors), len(report.warnings)
         summary = f"{report.checked} file{'s' if report.checked != 1 else ''} checked"

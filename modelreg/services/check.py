@@ -88,8 +88,8 @@ class Checker:
             if doc is not None and isinstance(doc.data, dict):
                 try:
                     self._digests[rel] = digest(doc.data)
-                except CanonicalizationError:
-                    pass
+                except CanonicalizationError as e:
+                    self.add("digest", f"no digest: {e}", rel, 1)
         return self._digests[rel]
 
     # --- the whole run --------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelreg.core.digest import canonical_json
 from modelreg.core.names import parse_ref
 from modelreg.errors import BadInput, NotFound
 from modelreg.registry import Registry
@@ -142,12 +144,13 @@ def show(reg: Registry, ref_text: str) -> ShowResult:
         version=version,
         kind=rec.data["kind"],
         digest=rec.digest,
-        config=rec.data,
+        # as the digest describes it: `max_tokens: 256.0` is the number 256
+        config=json.loads(canonical_json(rec.data)),
         lifecycle=_lifecycles(reg, ref.model).get(version, Lifecycle()),
         evals=evals,
         stale_evals=[suite for suite, data in evals.items() if data["config_digest"] != rec.digest],
         file=reg.display(rec.path),
-        text=rec.path.read_text(encoding="utf-8"),
+        text=rec.text,
     )
 
 
