@@ -100,7 +100,7 @@ class Checker:
         for rel in targets:
             self.check_file(rel)
         self.check_case_collisions()
-        self.check_immutable()
+        self.check_immutable(None if paths is None else set(targets))
         self.report.checked = len(self._reported)
         return self.report
 
@@ -499,8 +499,13 @@ class Checker:
                     f"{MODELS}/{p.name}",
                 )
 
-    def check_immutable(self) -> None:
-        """A version file HEAD has is registered: its bytes never change again."""
+    def check_immutable(self, only: set[str] | None) -> None:
+        """A version file HEAD has is registered: its bytes never change again.
+
+        The index (what a commit takes) is compared for every registered file;
+        the work tree for all of them, or with ONLY (paths mode: the hook) for
+        those files alone, as reading every version on each commit would be slow.
+        """
         git = self.reg.git
         if git is None or not git.has_head():
             return
@@ -516,7 +521,9 @@ class Checker:
         # `git diff`, which skip-worktree, assume-unchanged and clean/smudge or
         # ident filters can blind: a digest is computed from these bytes.
         for path, blob in registered.items():
-            if path in problems:
+            if path in problems or (
+                only is not None and path.removeprefix(self.reg.git_prefix) not in only
+            ):
                 continue
             full = git.toplevel / path if git.toplevel else self.reg.root / path
             try:
