@@ -154,8 +154,11 @@ def _problems(error: Any) -> list[SchemaProblem]:
 def _explain(validator: Any, data: Any) -> list[SchemaProblem]:
     """Every error jsonschema finds, as findings, each (path, message) once."""
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    # dict.fromkeys: one finding per (path, message), e.g. minLength and pattern on ''
-    return list(dict.fromkeys(p for e in errors for p in _problems(e)))
+    # one finding per (path, message), e.g. minLength and pattern both failing on ''
+    unique: dict[tuple[Path_, str], SchemaProblem] = {}
+    for problem in (p for e in errors for p in _problems(e)):
+        unique.setdefault((problem.path, problem.message), problem)
+    return list(unique.values())
 
 
 def _shown(value: Any) -> str:

@@ -542,3 +542,11 @@ def test_look_alike_snapshot_dates_are_floating(cli, example: Path, model_id: st
     )
     result = cli("--repo", str(example), "check")
     assert "[floating-model]" in result.out
+
+
+def test_the_summary_counts_what_is_printed(cli, example: Path) -> None:
+    assert cli("--repo", str(example), "new", "summarizer").code == 0
+    result = cli("--repo", str(example), "check")
+    printed = [line for line in result.out.splitlines() if line.startswith("error: ")]
+    assert len(printed) == 2  # changes.summary and changes.reason, once each
+    assert result.out.splitlines()[-1].endswith(": 2 problems, 0 warnings")

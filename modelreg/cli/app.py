@@ -326,7 +326,7 @@ def check(
     if g.out.as_json:
         g.out.json(report.as_json())
     else:
-        for finding in sorted(set(report.findings)):
+        for finding in sorted(report.findings):
             g.out.line(finding.one_line())
         errors, warnings = len(report.errors), len(report.warnings)
         summary = f"{report.checked} file{'s' if report.checked != 1 else ''} checked"

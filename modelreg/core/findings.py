@@ -46,8 +46,9 @@ class Finding:
 class Report:
     """What a check found: errors make it not ok; warnings are shown but pass."""
 
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # each once, in the order found
     checked: int = 0
+    _seen: set[Finding] = field(default_factory=set, repr=False)
 
     @property
     def errors(self) -> list[Finding]:
@@ -64,18 +65,19 @@ class Report:
     def add(
         self, rule: str, message: str, file: str = "", line: int = 0, *, warning: bool = False
     ) -> None:
-        self.findings.append(
-            Finding(
-                file=file,
-                line=line,
-                rule=rule,
-                message=message,
-                severity="warning" if warning else "error",
-            )
+        finding = Finding(
+            file=file,
+            line=line,
+            rule=rule,
+            message=message,
+            severity="warning" if warning else "error",
         )
+        if finding not in self._seen:  # the same problem reached twice is reported once
+            self._seen.add(finding)
+            self.findings.append(finding)
 
     def as_json(self) -> dict[str, Any]:
-        ordered = sorted(set(self.findings))
+        ordered = sorted(self.findings)
         return {
             "ok": self.ok,
             "problems": [f.as_json() for f in ordered if f.severity == "error"],
