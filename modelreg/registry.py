@@ -120,10 +120,9 @@ class Registry:
     def display(self, path: Path | str) -> str:
         """How a file is named in messages: relative to the current folder when below it."""
         full = self.root / path if isinstance(path, str) else path
+        cwd = Path.cwd()
         try:
-            return (
-                os.path.relpath(full, Path.cwd()) if full.is_relative_to(Path.cwd()) else str(full)
-            )
+            return os.path.relpath(full, cwd) if full.is_relative_to(cwd) else str(full)
         except ValueError:  # pragma: no cover - another drive on Windows
             return str(full)
 

@@ -119,13 +119,9 @@ class Git:
                 blobs[path.decode("utf-8", "surrogateescape")] = oid.decode()
         return blobs
 
-    def changed_paths(
-        self, rev: str, paths: Sequence[str], *, cached: bool
-    ) -> Iterator[tuple[str, str]]:
-        """(status letter, path) for each path differing between REV and the index or work tree."""
-        args = ["diff", "--no-ext-diff", "--no-renames", "--name-status", "-z"]
-        if cached:
-            args.append("--cached")
+    def staged_changes(self, rev: str, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
+        """(status letter, path) for each path under PATHS where the index differs from REV."""
+        args = ["diff", "--cached", "--no-ext-diff", "--no-renames", "--name-status", "-z"]
         top = [f":(top,literal){p}" for p in paths]  # PATHS are relative to the top, not to cwd
         out = self.run(*args, rev, "--", *top).stdout.split(b"\0")
         for status, path in zip(

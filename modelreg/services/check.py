@@ -24,7 +24,7 @@ from modelreg.errors import UsageError
 from modelreg.registry import EVALS, MODELS, STAGES, Registry, schema_findings
 from modelreg.schemas import dotted, json_schema_problems
 from modelreg.vcs import git_blob_id
-from modelreg.yamlio import Document, StrictYamlError, load_path, read_limited
+from modelreg.yamlio import Document, StrictYamlError, loads, read_limited
 
 _VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
 _EVAL_FILE = re.compile(r"evals/([^/]+)/([^/]+)/([^/]+)\.yaml\Z")
@@ -40,8 +40,9 @@ class Checker:
         self._parsed: dict[str, Document | None] = {}  # None: unparsable (already reported)
         self._reported: set[str] = set()  # files whose own findings are already in the report
         self._digests: dict[str, str | None] = {}
+        self._blob_ids: dict[str, str] = {}  # registry-relative path -> git blob id of its bytes
         self.policy = Policy()
-        self.pinned_patterns: list[str] = []  # policy's, those that compile
+        self.pinned_patterns: list[str] = []  # policy's, those pattern_problem() accepts
 
     # --- helpers -------------------------------------------------------------
 
@@ -56,7 +57,9 @@ class Checker:
             return self._parsed[rel]
         parsed: Document | None = None
         try:
-            parsed = load_path(self.reg.root / rel)
+            raw = read_limited(self.reg.root / rel)
+            self._blob_ids[rel] = git_blob_id(raw)  # the immutability check reuses this read
+            parsed = loads(raw)
         except StrictYamlError as e:
             for p in e.problems:
                 self.add(
@@ -111,6 +114,7 @@ class Checker:
         skipped, so a broad pre-commit `files:` pattern does no harm.
         """
         out: list[str] = []
+        files: list[str] | None = None  # the registry's files, listed once if a folder is given
         for p in paths:
             # `..` collapsed and folders resolved, the last part kept: a symlinked
             # file is named as it is, so check can refuse it
@@ -127,7 +131,8 @@ class Checker:
                 continue
             if full.is_dir() and not full.is_symlink():
                 prefix = "" if rel == "." else rel + "/"
-                out += [f for f in self.reg.files() if f.startswith(prefix)]
+                files = self.reg.files() if files is None else files
+                out += [f for f in files if f.startswith(prefix)]
             elif not any(part.startswith(".") for part in rel.split("/")[1:]):
                 out.append(rel)
         return out
@@ -514,27 +519,26 @@ class Checker:
         # The index is what a commit takes: git's own comparison of it is exact.
         problems = {
             path: ("deleted" if status == "D" else "changed", "in the index")
-            for status, path in git.changed_paths("HEAD", scope, cached=True)
+            for status, path in git.staged_changes("HEAD", scope)
             if path in registered and status != "A"
         }
         # The work tree is compared byte for byte with HEAD's blob, not through
         # `git diff`, which skip-worktree, assume-unchanged and clean/smudge or
         # ident filters can blind: a digest is computed from these bytes.
         for path, blob in registered.items():
-            if path in problems or (
-                only is not None and path.removeprefix(self.reg.git_prefix) not in only
-            ):
+            rel = path.removeprefix(self.reg.git_prefix)
+            if path in problems or (only is not None and rel not in only):
                 continue
-            full = git.toplevel / path if git.toplevel else self.reg.root / path
-            try:
-                raw = read_limited(full)
-            except FileNotFoundError:
-                problems[path] = ("deleted", "in the work tree")
-                continue
-            except (OSError, StrictYamlError):
-                problems[path] = ("changed", "in the work tree")
-                continue
-            if git_blob_id(raw) != blob:
+            found = self._blob_ids.get(rel)
+            if found is None:  # not parsed in this run
+                try:
+                    found = git_blob_id(read_limited(self.reg.root / rel))
+                except FileNotFoundError:
+                    problems[path] = ("deleted", "in the work tree")
+                    continue
+                except (OSError, StrictYamlError):
+                    found = ""  # unreadable here: not the registered bytes
+            if found != blob:
                 problems[path] = ("changed", "in the work tree")
         for path, (what, where) in sorted(problems.items()):
             rel = path.removeprefix(self.reg.git_prefix)
