@@ -1,4 +1,4 @@
-"""Adapter: allowed-signers handling (and, with signed actions, tag verification).
+"""Adapter: allowed-signers handling and signature verification in an isolated git environment.
 
 The allowed-signers format is OpenSSH's (ssh-keygen(1), ALLOWED SIGNERS):
 `principals [options] keytype base64-key [comment]`, one entry per line.
@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelreg.vcs import Git
 
 KEY_TYPES = {
     "ssh-ed25519",
@@ -98,3 +102,195 @@ def parse_allowed_signers(text: str) -> tuple[list[SignerEntry], list[tuple[int,
             continue
         entries.append(SignerEntry(number, principals, options, key_type, key))
     return entries, problems
+
+
+# --- verification ---------------------------------------------------------------------
+
+_GOOD_SSH = re.compile(r'^Good "git" signature for (\S+) with (\S+) key (SHA256:\S+)$', re.M)
+_VALIDSIG = re.compile(r"^\[GNUPG:\] VALIDSIG (?:\S+ ){8}([0-9A-F]{40,64})$", re.M)
+_SSH_SIG = "-----BEGIN SSH SIGNATURE-----"
+_PGP_SIG = "-----BEGIN PGP SIGNATURE-----"
+SYSTEM_PATH = "/usr/bin:/bin:/usr/local/bin"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What verification concluded about one tag or commit."""
+
+    ok: bool
+    principal: str | None  # the signer git vouched for (ssh principal, or OpenPGP key email)
+    format: str | None  # "ssh" or "openpgp" (from the signature block), None when unsigned
+    message: str  # why not, in one line (never git's "Good ..." when it failed)
+
+
+def signature_format(content: str) -> str | None:
+    if _SSH_SIG in content:
+        return "ssh"
+    if _PGP_SIG in content:
+        return "openpgp"
+    return None
+
+
+def interpret(fmt: str | None, returncode: int, stderr: str, keyring: dict[str, str]) -> Signature:
+    """Judge git verify-tag/verify-commit output. Only exit status 0 counts.
+
+    git prints `Good "git" signature` even when no principal matched (and then
+    exits 1), so the text alone proves nothing.
+    """
+    if fmt is None:
+        return Signature(False, None, None, "not signed")
+    if returncode != 0:
+        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+        useful = [
+            ln for ln in lines if not ln.startswith(("Good ", "[GNUPG:]", "gpg: ")) or "BAD" in ln
+        ]
+        if fmt == "ssh" and any("No principal matched" in ln for ln in lines):
+            why = "signed by a key that is not in the trusted allowed-signers file"
+        elif any("no signature found" in ln for ln in lines):
+            why = "not signed"
+        else:
+            why = (useful or lines or ["signature verification failed"])[-1]
+            why = why.removeprefix("error: ").removeprefix("fatal: ")
+        return Signature(False, None, fmt, why)
+    if fmt == "ssh":
+        m = _GOOD_SSH.search(stderr)
+        if not m:
+            return Signature(False, None, fmt, "git verified no principal for this ssh signature")
+        return Signature(True, m[1], fmt, f"signed by {m[1]}")
+    m = _VALIDSIG.search(stderr)
+    principal = keyring.get(m[1]) if m else None
+    if principal is None:
+        return Signature(False, None, fmt, "signed by an OpenPGP key that is not trusted")
+    return Signature(True, principal, fmt, f"signed by {principal}")
+
+
+@dataclass(frozen=True)
+class TrustRoot:
+    """The signer lists a verification trusts, as read from the trusted base revision."""
+
+    allowed_signers: str
+    revoked_keys: bytes  # empty when policy names no revocation file
+    formats: tuple[str, ...] = ("ssh",)
+    openpgp_keys: bytes = b""
+    problem: str | None = None  # set when the trust root itself is unusable: fail closed
+
+
+def _program(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name, path=SYSTEM_PATH)
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """An environment for git in which no user, system or ambient setting applies.
+
+    HOME and GNUPGHOME are private folders; no global or system config; replace
+    refs ignored (`refs/replace/` could swap what a commit or tag holds).
+    """
+    git_dir = Path(_program("git") or "/usr/bin/git").parent
+    return {
+        "PATH": f"{git_dir}:{SYSTEM_PATH}",
+        "HOME": str(home),
+        "GNUPGHOME": str(home / "gnupg"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+    }
+
+
+class Verifier:
+    """Runs `git verify-tag`/`verify-commit` in an isolated environment with a trust root.
+
+    No user or system git config, no replace refs, a pinned ssh-keygen from the
+    system path, a private GNUPGHOME holding only the trusted OpenPGP keys: a
+    repository's own config cannot point verification at another program.
+    """
+
+    def __init__(self, repo: Path, trust: TrustRoot) -> None:
+        import tempfile
+
+        self.trust = trust
+        self._dir = tempfile.TemporaryDirectory(prefix="modelreg-verify-")
+        home = Path(self._dir.name)
+        (home / "gnupg").mkdir(mode=0o700)
+        signers = home / "allowed_signers"
+        signers.write_text(trust.allowed_signers)
+        revoked = home / "revoked_keys"
+        revoked.write_bytes(trust.revoked_keys)  # must exist: a missing file only warns
+        self.env = isolated_env(home)
+        never = "/bin/false"
+        self.config = {
+            "gpg.ssh.program": _program("ssh-keygen") or never,
+            "gpg.ssh.allowedSignersFile": str(signers),
+            "gpg.ssh.revocationFile": str(revoked),
+            "gpg.program": _program("gpg") or never,
+            "gpg.openpgp.program": _program("gpg") or never,
+            "gpg.x509.program": never,
+            "core.hooksPath": os.devnull,
+            "core.fsmonitor": "false",
+        }
+        self.git = Git(repo, base_env=self.env)
+        self.keyring = self._import_openpgp(trust.openpgp_keys)
+
+    def _import_openpgp(self, keys: bytes) -> dict[str, str]:
+        """Import the trusted OpenPGP keys; {primary fingerprint: email of its first uid}."""
+        gpg = _program("gpg")
+        if not keys.strip() or gpg is None or "openpgp" not in self.trust.formats:
+            return {}
+        import subprocess
+
+        subprocess.run(
+            [gpg, "--batch", "--quiet", "--import"],
+            input=keys,
+            env=self.env,
+            capture_output=True,
+        )
+        listing = subprocess.run(
+            [gpg, "--batch", "--with-colons", "--list-keys"],
+            env=self.env,
+            capture_output=True,
+        ).stdout.decode("utf-8", "replace")
+        out: dict[str, str] = {}
+        primary: str | None = None
+        for line in listing.splitlines():
+            fields = line.split(":")
+            if fields[0] == "pub":
+                primary = None
+            elif fields[0] == "fpr" and primary is None:
+                primary = fields[9]
+            elif fields[0] == "uid" and primary and primary not in out:
+                uid = fields[9]
+                email = uid[uid.find("<") + 1 : uid.rfind(">")] if "<" in uid else uid
+                out[primary] = email
+        return out
+
+    def _args(self) -> list[str]:
+        out = []
+        for key, value in self.config.items():
+            out += ["-c", f"{key}={value}"]
+        return out
+
+    def verify(self, kind: str, oid: str, content: str) -> Signature:
+        """Verify the signature of the tag or commit OID (KIND "tag" or "commit")."""
+        if self.trust.problem:
+            return Signature(False, None, None, self.trust.problem)
+        fmt = signature_format(content)
+        if fmt is not None and fmt not in self.trust.formats:
+            allowed = " or ".join(self.trust.formats)
+            return Signature(False, None, fmt, f"signed with {fmt}; policy accepts {allowed} only")
+        if fmt is None:
+            return Signature(False, None, None, "not signed")
+        proc = self.git.run(*self._args(), f"verify-{kind}", "--raw", oid, check=False)
+        stderr = proc.stderr.decode("utf-8", "replace")
+        return interpret(fmt, proc.returncode, stderr, self.keyring)
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -60,10 +60,20 @@ def _advice(stderr: str) -> str:
 
 
 class Git:
-    """Runs git in one directory."""
+    """Runs git in one directory.
 
-    def __init__(self, cwd: Path) -> None:
+    With BASE_ENV, that environment is used as it is instead of the user's
+    (verification runs git in an isolated environment, see signing.py).
+    """
+
+    def __init__(self, cwd: Path, base_env: dict[str, str] | None = None) -> None:
         self.cwd = Path(cwd)
+        self.base_env = base_env
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        if self.base_env is None:
+            return git_env(extra)
+        return {**self.base_env, **(extra or {})}
 
     def run(
         self,
@@ -78,13 +88,39 @@ class Git:
                 cwd=self.cwd,
                 input=input,
                 capture_output=True,
-                env=git_env(env),
+                env=self.env(env),
             )
         except FileNotFoundError as e:
             raise GitError("git is not installed or not on PATH") from e
         if check and proc.returncode != 0:
             raise GitError(f"git {args[0]}: {_advice(proc.stderr.decode('utf-8', 'replace'))}")
         return proc
+
+    def out(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> str:
+        """Stdout of a git command that must succeed, stripped."""
+        proc = self.run(*args, env=env, input=input)
+        return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+    def rev(self, rev: str) -> str | None:
+        """The object id REV names (peeled to a commit when it names one), or None."""
+        proc = self.run("rev-parse", "--verify", "-q", "--end-of-options", rev, check=False)
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def for_each_ref(self, fields: Sequence[str], *patterns: str) -> list[list[str]]:
+        """One row of FIELDS (for-each-ref atoms, without %(...)) per ref under PATTERNS."""
+        fmt = "".join(f"%({f})%00" for f in fields)
+        out = self.run("for-each-ref", f"--format={fmt}", "--end-of-options", *patterns).stdout
+        tokens = out.decode("utf-8", "surrogateescape").split("\0")
+        n = len(fields)
+        rows = []
+        for i in range(0, len(tokens) - 1, n):  # each row ends with "\0\n": one spare token
+            row = tokens[i : i + n]
+            row[0] = row[0].removeprefix("\n")
+            rows.append(row)
+        return rows
+
+    def objects(self) -> ObjectReader:
+        return ObjectReader(self)
 
     @cached_property
     def toplevel(self) -> Path | None:
@@ -129,3 +165,50 @@ class Git:
         ):  # a trailing NUL leaves one extra
             if status:
                 yield status.decode(), path.decode("utf-8", "surrogateescape")
+
+
+class ObjectReader:
+    """One `git cat-file --batch` process answering many `rev:path` questions."""
+
+    def __init__(self, git: Git) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=git.cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=git.env(),
+        )
+
+    def read(self, name: str) -> tuple[str, str, bytes] | None:
+        """(object id, type, content) of NAME (`<rev>:<path>` or an id), or None if missing."""
+        if "\n" in name:
+            return None
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline()
+        if not header:
+            raise GitError("git cat-file stopped answering")
+        parts = header.split()
+        if len(parts) != 3:  # `<name> missing` or `<name> ambiguous`
+            return None
+        size = int(parts[2])
+        data = self._proc.stdout.read(size)
+        self._proc.stdout.read(1)  # the newline after the content
+        return parts[0].decode(), parts[1].decode(), data
+
+    def blob(self, name: str) -> bytes | None:
+        found = self.read(name)
+        return found[2] if found and found[1] == "blob" else None
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

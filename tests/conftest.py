@@ -126,3 +126,64 @@ def venv_bin() -> Path:
 
 def env_without(*names: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+# --- signing ---------------------------------------------------------------------------
+
+
+@dataclass
+class Key:
+    """An ssh signing key made by ssh-keygen for one principal."""
+
+    principal: str
+    private: Path
+    public_line: str  # "ssh-ed25519 AAAA..."
+
+    def allowed(self, options: str = 'namespaces="git"') -> str:
+        """This key's allowed-signers line."""
+        return f"{self.principal} {options} {self.public_line}\n".replace("  ", " ")
+
+
+def make_key(folder: Path, principal: str) -> Key:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / principal.replace("@", "_at_")
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(path)],
+        check=True,
+    )
+    public = " ".join(path.with_suffix(".pub").read_text().split()[:2])
+    return Key(principal, path, public)
+
+
+def use_key(key: Key, repo: Path | None = None) -> None:
+    """Sign with KEY from now on (in REPO's config, or the isolated global config)."""
+    scope = ["-C", str(repo), "config"] if repo else ["config", "--global"]
+    for name, value in (
+        ("gpg.format", "ssh"),
+        ("user.signingkey", str(key.private)),
+        ("user.email", key.principal),
+    ):
+        subprocess.run(["git", *scope, name, value], check=True)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Key]:
+    """alice and bob (release managers in the example policy) and carol (a stranger)."""
+    folder = tmp_path / "keys"
+    return {
+        name: make_key(folder, f"{name}@example.com") for name in ("alice", "bob", "carol")
+    }
+
+
+@pytest.fixture
+def signed(tmp_path: Path, keys: dict[str, Key]) -> Path:
+    """The example registry in a git repo where alice signs, and alice and bob are trusted."""
+    root = tmp_path / "registry"
+    shutil.copytree(EXAMPLE, root)
+    (root / ".modelreg" / "allowed_signers").write_text(
+        keys["alice"].allowed() + keys["bob"].allowed()
+    )
+    git(root, "init", "-q")
+    use_key(keys["alice"])
+    commit_all(root, "register the example")
+    return root

@@ -39,6 +39,18 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         },
         set(),
     ),
+    "modelreg.revision": (
+        {
+            "modelreg.core",
+            "modelreg.errors",
+            "modelreg.vcs",
+            "modelreg.yamlio",
+            "modelreg.schemas",
+            "modelreg.signing",
+            "modelreg.registry",
+        },
+        set(),
+    ),
     "modelreg.services": (
         {
             "modelreg.core",
@@ -48,6 +60,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
             "modelreg.schemas",
             "modelreg.signing",
             "modelreg.registry",
+            "modelreg.revision",
             "modelreg.services",
         },
         set(),

@@ -336,3 +336,7 @@ def check(
             summary += ": ok"
         g.out.line(summary)
     return EXIT_OK if report.ok else EXIT_NO
+
+
+from modelreg.cli import actions as _actions  # noqa: E402,F401  (registers the actions)
+from modelreg.cli import gating as _gating  # noqa: E402,F401  (registers gate and eval)

@@ -39,7 +39,10 @@ class Finding:
             where += f":{self.line}"
         label = "error" if self.severity == "error" else "warning"
         prefix = f"{label}: {where}: " if where else f"{label}: "
-        return f"{prefix}{printable(self.message)} [{self.rule}]"
+        at = [f"commit {self.commit}"] if self.commit else []
+        at += [f"tag {printable(self.tag)}"] if self.tag else []
+        suffix = f" ({', '.join(at)})" if at else ""
+        return f"{prefix}{printable(self.message)} [{self.rule}]{suffix}"
 
 
 @dataclass
@@ -63,7 +66,15 @@ class Report:
         return not self.errors
 
     def add(
-        self, rule: str, message: str, file: str = "", line: int = 0, *, warning: bool = False
+        self,
+        rule: str,
+        message: str,
+        file: str = "",
+        line: int = 0,
+        *,
+        warning: bool = False,
+        commit: str | None = None,
+        tag: str | None = None,
     ) -> None:
         finding = Finding(
             file=file,
@@ -71,6 +82,8 @@ class Report:
             rule=rule,
             message=message,
             severity="warning" if warning else "error",
+            commit=commit,
+            tag=tag,
         )
         if finding not in self._seen:  # the same problem reached twice is reported once
             self._seen.add(finding)

@@ -8,6 +8,7 @@ from typing import Any
 DEFAULT_STAGES = ("development", "staging", "production")
 POLICY_FILE = "modelreg.yaml"
 DEFAULT_ALLOWED_SIGNERS = ".modelreg/allowed_signers"
+_FORMATS = {"ssh": ("ssh",), "openpgp": ("openpgp",), "any": ("ssh", "openpgp")}
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Policy:
     signing_required: bool = True
     allowed_signers: str = DEFAULT_ALLOWED_SIGNERS
     revocation_file: str | None = None
+    signing_formats: tuple[str, ...] = ("ssh",)
+    openpgp_keys: str | None = None  # armored public keys of OpenPGP signers
     tag_prefix: str = "modelreg"
     branch: str | None = None
     policy_version: int = 0
@@ -66,6 +69,8 @@ class Policy:
             signing_required=bool(signing.get("required", True)),
             allowed_signers=signing.get("allowed_signers", DEFAULT_ALLOWED_SIGNERS),
             revocation_file=signing.get("revocation_file"),
+            signing_formats=_FORMATS[signing.get("format", "ssh")],
+            openpgp_keys=signing.get("openpgp_keys"),
             tag_prefix=data.get("tag_prefix", "modelreg"),
             branch=data.get("branch"),
             policy_version=int(data.get("policy_version", 0)),
@@ -74,3 +79,20 @@ class Policy:
             stage_rules=rules,
             groups={k: tuple(v) for k, v in (data.get("groups") or {}).items()},
         )
+
+
+def signers_for(policy: Policy, stage: str) -> frozenset[str] | None:
+    """Principals allowed to sign actions on STAGE (groups expanded); None: any trusted signer.
+
+    `archive`/`unarchive` (stage "archived") and policy changes need a signer of the
+    last stage: they decide what may reach production.
+    """
+    if stage not in policy.stages:
+        stage = policy.stages[-1]
+    rule = policy.stage_rules.get(stage)
+    if rule is None or not rule.signers:
+        return None
+    out: set[str] = set()
+    for name in rule.signers:
+        out.update(policy.groups.get(name, (name,)))
+    return frozenset(out)

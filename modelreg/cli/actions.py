@@ -1,0 +1,208 @@
+"""CLI: the signed actions: promote, rollback, archive, unarchive, canary start|weight|promote|abort."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from modelreg.cli.app import _globals, app
+from modelreg.errors import EXIT_NO, EXIT_OK
+
+if TYPE_CHECKING:
+    from modelreg.services.actions import ActionResult
+
+Model = Annotated[str, typer.Argument(help="The model.")]
+Version = Annotated[str, typer.Argument(help="The version (MAJOR.MINOR.PATCH).")]
+Stage = Annotated[str, typer.Option("--stage", help="The stage to act on.")]
+Reason = Annotated[
+    str,
+    typer.Option("--reason", help="Why (required; one line, recorded in the signed tag)."),
+]
+Push = Annotated[
+    bool,
+    typer.Option(
+        "--push",
+        help="Push branch and tag in one atomic push; retried on a moved remote, "
+        "confirmed with ls-remote.",
+    ),
+]
+Weight = Annotated[
+    float, typer.Option("--weight", help="Share of the stage's traffic for the canary, percent.")
+]
+
+canary_app = typer.Typer(
+    help="Run a canary: a weighted, sticky share of a stage's traffic on a new version.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(canary_app, name="canary")
+
+
+def _run(
+    ctx: typer.Context,
+    action: str,
+    model: str,
+    stage: str,
+    reason: str,
+    push: bool,
+    version: str | None = None,
+    weight: float | None = None,
+) -> int:
+    from modelreg.core.lifecycle import Request
+    from modelreg.services.actions import run_action
+
+    g = _globals(ctx)
+    request = Request(action, model, stage, reason, "", version, weight)
+    result = run_action(g.registry(), request, push=push)
+    for warning in result.warnings:
+        g.out.line(f"warning: {warning}", err=True)
+    if g.out.as_json:
+        g.out.json(result.as_json())
+    else:
+        _describe(g.out.line, result)
+    return EXIT_OK
+
+
+def _describe(line: Callable[[str], None], result: ActionResult) -> None:
+    if result.noop is not None:
+        line(f"nothing to do: {result.noop}")
+    elif result.record is not None:
+        line(result.record.subject().removeprefix("modelreg: "))
+        signer = f", signed by {result.signer}" if result.signer else ", UNSIGNED"
+        line(f"  tag {result.tag} on commit {str(result.commit)[:12]}{signer}")
+    if result.pushed:
+        line(f"  pushed to {result.pushed} (confirmed with ls-remote)")
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    model: Model,
+    version: Version,
+    to: Annotated[str, typer.Option("--to", help="The stage to promote to.")],
+    reason: Reason,
+    push: Push = False,
+) -> int:
+    """Promote a version to a stage, through the stage's gates, as a signed action."""
+    return _run(ctx, "promote", model, to, reason, push, version)
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    model: Model,
+    stage: Stage,
+    reason: Reason,
+    to: Annotated[
+        Optional[str],
+        typer.Option("--to", help="A version that served the stage before. Default: previous."),
+    ] = None,
+    push: Push = False,
+) -> int:
+    """Roll a stage back to the version it served before: instant, no gates, signed."""
+    return _run(ctx, "rollback", model, stage, reason, push, to)
+
+
+@app.command()
+def archive(
+    ctx: typer.Context, model: Model, version: Version, reason: Reason, push: Push = False
+) -> int:
+    """Archive a version that serves nowhere: it can never be promoted until unarchived."""
+    return _run(ctx, "archive", model, "archived", reason, push, version)
+
+
+@app.command()
+def unarchive(
+    ctx: typer.Context, model: Model, version: Version, reason: Reason, push: Push = False
+) -> int:
+    """Make an archived version promotable again."""
+    return _run(ctx, "unarchive", model, "archived", reason, push, version)
+
+
+@canary_app.command("start")
+def canary_start(
+    ctx: typer.Context,
+    model: Model,
+    version: Version,
+    stage: Stage,
+    weight: Weight,
+    reason: Reason,
+    push: Push = False,
+) -> int:
+    """Start a canary of a version on a stage, within the stage's gates and max weight."""
+    return _run(ctx, "canary-start", model, stage, reason, push, version, weight)
+
+
+@canary_app.command("weight")
+def canary_weight(
+    ctx: typer.Context,
+    model: Model,
+    stage: Stage,
+    weight: Weight,
+    reason: Reason,
+    push: Push = False,
+) -> int:
+    """Change the running canary's share of traffic."""
+    return _run(ctx, "canary-weight", model, stage, reason, push, weight=weight)
+
+
+@canary_app.command("promote")
+def canary_promote(
+    ctx: typer.Context, model: Model, stage: Stage, reason: Reason, push: Push = False
+) -> int:
+    """Make the running canary the stage's version (the old one becomes previous)."""
+    return _run(ctx, "canary-promote", model, stage, reason, push)
+
+
+@canary_app.command("abort")
+def canary_abort(
+    ctx: typer.Context, model: Model, stage: Stage, reason: Reason, push: Push = False
+) -> int:
+    """Stop the running canary: all traffic back on the stage's version."""
+    return _run(ctx, "canary-abort", model, stage, reason, push)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    base: Annotated[
+        Optional[str],
+        typer.Option(
+            "--base",
+            help="Trusted revision (the target branch): verify BASE..HEAD with BASE's policy "
+            "and signers.",
+        ),
+    ] = None,
+    all_history: Annotated[
+        bool,
+        typer.Option("--all", help="Verify all history (each commit under its parent's policy)."),
+    ] = False,
+) -> int:
+    """The CI gate: every state change is a signed, authorised action whose rules held."""
+    from modelreg.errors import UsageError
+    from modelreg.services.verify import run_verify
+
+    g = _globals(ctx)
+    if base is not None and all_history:
+        raise UsageError("--base and --all exclude each other")
+    if base is None and not all_history:
+        raise UsageError("say what to verify: --base REV (a pull request) or --all (all history)")
+    result = run_verify(g.registry(), base, all_history)
+    report = result.report
+    if g.out.as_json:
+        g.out.json(result.as_json())
+        return EXIT_OK if report.ok else EXIT_NO
+    for finding in sorted(report.findings):
+        g.out.line(finding.one_line())
+    for tag, signer in result.signers.items():
+        g.out.line(f"verified {tag}: signed by {signer}")
+    errors = len(report.errors)
+    verdict = "ok" if report.ok else f"{errors} problem{'s' if errors != 1 else ''}"
+    g.out.line(
+        f"{result.range}: {result.commits} commit{'s' if result.commits != 1 else ''}, "
+        f"{result.actions} action{'s' if result.actions != 1 else ''}: {verdict}"
+    )
+    return EXIT_OK if report.ok else EXIT_NO

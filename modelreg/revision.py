@@ -1,0 +1,238 @@
+"""Registry at a revision: the files of one commit (`Snapshot`) and the action tags (`TagIndex`).
+
+Actions read HEAD's tree, never the work tree: a version is registered once it
+is committed. `verify` reads each action's parent commit the same way. Files
+come from one `git cat-file --batch` process and tags from one
+`git for-each-ref`, whatever their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from modelreg.core.actions import ActionFormatError, ActionRecord, TagName
+from modelreg.core.digest import CanonicalizationError, digest
+from modelreg.core.policy import POLICY_FILE, Policy
+from modelreg.errors import BadInput
+from modelreg.registry import EVALS, MODELS, STAGES, schema_findings
+from modelreg.signing import TrustRoot, parse_allowed_signers
+from modelreg.vcs import Git, ObjectReader
+from modelreg.yamlio import Document, StrictYamlError, loads
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One ref under refs/tags/<prefix>/ as git stores it."""
+
+    name: str  # without refs/tags/
+    oid: str  # the ref's object: the tag object for an annotated tag
+    type: str  # "tag" for annotated tags
+    header_name: str  # the `tag` line inside the tag object
+    target_type: str  # type of the object the tag points at
+    target: str  # peeled object id
+    epoch: int | None  # tagger date
+    message: str
+
+    @cached_property
+    def record(self) -> ActionRecord | None:
+        try:
+            return ActionRecord.parse(self.message)
+        except ActionFormatError:
+            return None
+
+    @cached_property
+    def problem(self) -> str | None:
+        try:
+            ActionRecord.parse(self.message)
+        except ActionFormatError as e:
+            return str(e)
+        return None
+
+
+_TAG_FIELDS = (
+    "refname",
+    "objecttype",
+    "objectname",
+    "tag",
+    "*objecttype",
+    "*objectname",
+    "taggerdate:unix",
+    "contents",
+)
+
+
+class TagIndex:
+    """Every action tag of a registry, read with one for-each-ref."""
+
+    def __init__(self, git: Git, prefix: str, pattern: str | None = None) -> None:
+        self.prefix = prefix
+        self.by_name: dict[str, Tag] = {}
+        self.by_commit: dict[str, list[Tag]] = {}
+        for row in git.for_each_ref(_TAG_FIELDS, f"refs/tags/{pattern or prefix}/"):
+            ref, otype, oid, header, ptype, poid, epoch, contents = row
+            tag = Tag(
+                name=ref.removeprefix("refs/tags/"),
+                oid=oid,
+                type=otype,
+                header_name=header,
+                target_type=ptype or otype,
+                target=poid or oid,
+                epoch=int(epoch) if epoch.isdigit() else None,
+                message=contents,
+            )
+            self.by_name[tag.name] = tag
+            self.by_commit.setdefault(tag.target, []).append(tag)
+
+    def chain(self, name: str | None, limit: int = 1_000_000) -> list[ActionRecord]:
+        """Records of NAME and the tags before it (previous-tag links), newest first.
+
+        Stops at a missing or malformed tag; `verify` reports those.
+        """
+        out: list[ActionRecord] = []
+        seen: set[str] = set()
+        while name and name not in seen and len(out) < limit:
+            seen.add(name)
+            tag = self.by_name.get(name)
+            record = tag.record if tag else None
+            if record is None:
+                break
+            out.append(record)
+            name = record.previous_tag
+        return out
+
+    def of_model(self, model: str) -> list[Tag]:
+        return [
+            t
+            for n, t in self.by_name.items()
+            if (p := TagName.parse(n, self.prefix)) and p.model == model
+        ]
+
+
+class Snapshot:
+    """The registry's files in one commit (registry PREFIX inside the repository)."""
+
+    def __init__(
+        self,
+        git: Git,
+        rev: str,
+        prefix: str,
+        reader: ObjectReader,
+        tags: TagIndex | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.git, self.rev, self.prefix, self.reader = git, rev, prefix, reader
+        self._tags = tags
+        self._policy = policy
+        self._versions: dict[tuple[str, str], tuple[dict[str, Any], str] | None] = {}
+
+    def path(self, rel: str) -> str:
+        return f"{self.prefix}{rel}"
+
+    def raw(self, rel: str) -> bytes | None:
+        return self.reader.blob(f"{self.rev}:{self.path(rel)}")
+
+    def load(self, rel: str, kind: str) -> Document | None:
+        """REL parsed and schema-checked, None if absent; BadInput (file:line) when invalid."""
+        raw = self.raw(rel)
+        if raw is None:
+            return None
+        where = f"{self.path(rel)} at {self.rev[:12]}"
+        try:
+            doc = loads(raw)
+        except StrictYamlError as e:
+            raise BadInput(e.problems[0].message, file=where, line=e.problems[0].line) from None
+        findings = schema_findings(doc, kind)
+        if findings:
+            raise BadInput(findings[0].message, file=where, line=findings[0].line)
+        return doc
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            doc = self.load(POLICY_FILE, "registry")
+            if doc is None:
+                raise BadInput(f"no {POLICY_FILE} at {self.rev[:12]}")
+            self._policy = Policy.from_data(doc.data)
+        return self._policy
+
+    @property
+    def tags(self) -> TagIndex:
+        if self._tags is None:
+            self._tags = TagIndex(self.git, self.policy.tag_prefix)
+        return self._tags
+
+    def version(self, model: str, version: str) -> tuple[dict[str, Any], str] | None:
+        key = (model, version)
+        if key not in self._versions:
+            doc = self.load(f"{MODELS}/{model}/{version}.yaml", "model-version")
+            found = None
+            if doc is not None:
+                try:
+                    found = (doc.data, digest(doc.data))
+                except CanonicalizationError as e:
+                    where = self.path(f"{MODELS}/{model}/{version}.yaml")
+                    raise BadInput(str(e), file=where) from None
+            self._versions[key] = found
+        return self._versions[key]
+
+    def evals(self, model: str, version: str) -> Mapping[str, Mapping[str, Any]]:
+        folder = f"{EVALS}/{model}/{version}/"
+        blobs = self.git.tree_blobs(self.rev, [self.path(folder)])
+        out: dict[str, Mapping[str, Any]] = {}
+        for path in sorted(blobs):
+            name = path[len(self.path(folder)) :]
+            if "/" in name or not name.endswith(".yaml") or name.startswith("."):
+                continue
+            doc = self.load(folder + name, "eval")
+            if doc is not None:
+                out[name[:-5]] = doc.data
+        return out
+
+    def state(self, model: str) -> dict[str, Any]:
+        doc = self.load(f"{STAGES}/{model}.yaml", "stages")
+        if doc is None:
+            return {}
+        data: dict[str, Any] = doc.data
+        return data
+
+    def chain(self, tag: str | None) -> list[ActionRecord]:
+        return self.tags.chain(tag)
+
+
+def trust_root(snap: Snapshot) -> TrustRoot:
+    """The signer lists as of SNAP: allowed signers, revoked keys, OpenPGP keys.
+
+    A file that policy names but that is missing makes the trust root unusable:
+    every signature then fails (fail closed), rather than passing unchecked.
+    """
+    policy = snap.policy
+    problem = None
+    signers = snap.raw(policy.allowed_signers)
+    if signers is None and "ssh" in policy.signing_formats:
+        problem = f"allowed-signers file {policy.allowed_signers} is missing at {snap.rev[:12]}"
+    revoked = b""
+    if policy.revocation_file:
+        found = snap.raw(policy.revocation_file)
+        if found is None:
+            problem = (
+                f"revocation file {policy.revocation_file} named by policy is missing at "
+                f"{snap.rev[:12]}"
+            )
+        revoked = found or b""
+    openpgp = b""
+    if "openpgp" in policy.signing_formats:
+        found = snap.raw(policy.openpgp_keys) if policy.openpgp_keys else None
+        if found is None:
+            problem = "policy accepts OpenPGP signatures but names no signing.openpgp_keys file"
+        openpgp = found or b""
+    text = (signers or b"").decode("utf-8", "replace")
+    _entries, bad = parse_allowed_signers(text)
+    if bad and problem is None:
+        line, message = bad[0]
+        problem = (
+            f"{policy.allowed_signers}:{line}: {message} (the trusted signer list is malformed)"
+        )
+    return TrustRoot(text, revoked, policy.signing_formats, openpgp, problem)

@@ -1,0 +1,447 @@
+"""Service: the signed actions (promote, rollback, canary, archive) and `--push`.
+
+The rules live in core.lifecycle (shared with `verify`); this module reads
+HEAD, asks the rules, and hands the result to the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelreg.core.actions import ActionRecord, iso_utc, reason_problem
+from modelreg.core.lifecycle import Decision, Refusal, Request, decide, render_state
+from modelreg.core.policy import signers_for
+from modelreg.errors import EnvironmentFailure, GitError, Refused, UsageError
+from modelreg.registry import MODELS, STAGES, Registry
+from modelreg.revision import Snapshot, Tag, trust_root
+from modelreg.services.transaction import Transaction, action_lock
+from modelreg.signing import Verifier
+from modelreg.vcs import Git, git_blob_id
+
+MAX_LOCAL_ATTEMPTS = 5  # the branch moved under us (another action in this clone)
+MAX_PUSH_ATTEMPTS = 4  # the remote moved: fetch, rebuild, re-sign, push again
+CLOCK_SKEW_SECONDS = 300
+_IDENT = re.compile(r"^(.*) <([^<>]*)> (\d+) [+-]\d{4}$")
+
+
+@dataclass
+class ActionResult:
+    request: Request
+    noop: str | None = None
+    record: ActionRecord | None = None
+    commit: str | None = None
+    tag: str | None = None
+    signer: str | None = None
+    pushed: str | None = None  # "<remote> <branch>" once ls-remote confirmed it
+    warnings: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "action": self.request.action,
+            "model": self.request.model,
+            "stage": self.request.stage,
+            "version": r.version if r else self.request.version,
+            "previous": r.previous if r else None,
+            "weight": r.weight if r else self.request.weight,
+            "noop": self.noop is not None,
+            "message": self.noop,
+            "commit": self.commit,
+            "tag": self.tag,
+            "signer": self.signer,
+            "pushed": self.pushed,
+            "warnings": self.warnings,
+        }
+
+
+class _Moved(Exception):
+    """The branch moved between reading HEAD and the compare-and-swap: try again."""
+
+
+@dataclass
+class _Context:
+    reg: Registry
+    git: Git  # at the top of the work tree
+    branch: str  # refs/heads/<name>
+    prefix: str  # registry folder inside the repository
+
+
+def _context(reg: Registry) -> _Context:
+    if reg.git is None or reg.git.toplevel is None:
+        raise EnvironmentFailure(
+            "actions need the registry in a git repository (`git init`, then commit it)",
+            rule="no-git",
+        )
+    git = Git(reg.git.toplevel)
+    proc = git.run("symbolic-ref", "-q", "HEAD", check=False)
+    if proc.returncode != 0:
+        raise EnvironmentFailure(
+            "HEAD is detached: actions commit on a branch; `git switch <branch>` first",
+            rule="detached-head",
+        )
+    if git.rev("HEAD") is None:
+        raise EnvironmentFailure(
+            "the branch has no commit yet: commit the registry first", rule="no-commit"
+        )
+    return _Context(reg, git, proc.stdout.decode().strip(), reg.git_prefix)
+
+
+def check_request(req: Request) -> None:
+    problem = reason_problem(req.reason)
+    if problem:
+        raise UsageError(problem)
+
+
+def run_action(reg: Registry, req: Request, push: bool = False) -> ActionResult:
+    """Run REQ: one commit and one signed tag on the current branch (and on the remote)."""
+    check_request(req)
+    ctx = _context(reg)
+    git_dir = Path(ctx.git.out("rev-parse", "--absolute-git-dir"))
+    with action_lock(git_dir):
+        result = _local(ctx, req)
+        if push:
+            _push_with_retry(ctx, req, result)
+        return result
+
+
+def _local(ctx: _Context, req: Request) -> ActionResult:
+    for _ in range(MAX_LOCAL_ATTEMPTS):
+        try:
+            return _attempt(ctx, req)
+        except _Moved:
+            continue
+    raise EnvironmentFailure(
+        f"the branch kept moving while the action ran ({MAX_LOCAL_ATTEMPTS} tries); run it again",
+        rule="lock",
+    )
+
+
+def _ident(git: Git) -> tuple[str, int]:
+    """(email, epoch) of the committer git would record now (honours GIT_COMMITTER_DATE)."""
+    m = _IDENT.match(git.out("var", "GIT_COMMITTER_IDENT"))
+    if not m:
+        raise GitError("git var GIT_COMMITTER_IDENT: unexpected answer")
+    return m[2], int(m[3])
+
+
+def _require_clean(ctx: _Context, snap: Snapshot, req: Request) -> None:
+    """Refuse when the version file or the state file differ from HEAD (index or work tree)."""
+    rels = [f"{STAGES}/{req.model}.yaml"]
+    if req.version:
+        rels.append(f"{MODELS}/{req.model}/{req.version}.yaml")
+    repo_paths = [snap.path(r) for r in rels]
+    status = ctx.git.run(
+        "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *repo_paths
+    ).stdout
+    dirty = {e[3:].decode("utf-8", "surrogateescape") for e in status.split(b"\0") if len(e) > 3}
+    for rel, repo_path in zip(rels, repo_paths, strict=True):
+        found = snap.reader.read(f"{snap.rev}:{repo_path}")
+        work = ctx.reg.root / rel
+        try:
+            # skip-worktree and assume-unchanged hide edits from status: compare bytes too
+            changed = found is not None and git_blob_id(work.read_bytes()) != found[0]
+        except FileNotFoundError:
+            changed = found is not None
+        if repo_path not in dirty and not changed:
+            continue
+        if rel.startswith(STAGES):
+            raise Refused(
+                f"{rel} has changes that are not committed; it is written only by modelreg "
+                f"actions: `git checkout -- {repo_path}` to drop them",
+                rule="dirty-state",
+            )
+        what = "is not committed" if found is None else "has changes that are not committed"
+        raise Refused(
+            f"{rel} {what}: actions use registered versions only; commit it first (a "
+            "registered version never changes: make a new version with `modelreg new`)",
+            rule="unregistered",
+        )
+
+
+def _attempt(ctx: _Context, req: Request) -> ActionResult:
+    git = ctx.git
+    head = git.rev("HEAD")
+    assert head is not None
+    with git.objects() as reader:
+        snap = Snapshot(git, head, ctx.prefix, reader)
+        policy = snap.policy
+        if policy.branch and ctx.branch != f"refs/heads/{policy.branch}":
+            raise EnvironmentFailure(
+                f"actions run on branch {policy.branch!r} (policy `branch`), and this is "
+                f"{ctx.branch.removeprefix('refs/heads/')!r}: `git switch {policy.branch}`",
+                rule="wrong-branch",
+            )
+        _require_clean(ctx, snap, req)
+        actor, epoch = _ident(git)
+        req = Request(req.action, req.model, req.stage, req.reason, actor, req.version, req.weight)
+        try:
+            decision = decide(snap, req, iso_utc(epoch))
+        except Refusal as r:
+            raise Refused(r.message, rule=r.rule) from None
+        result = ActionResult(req, state=decision.state)
+        if decision.record is None:
+            result.noop = decision.noop
+            return result
+        record = decision.record
+        tag_name = record.tag_name(policy.tag_prefix)
+        result.warnings += _skew_warning(snap, record, epoch)
+        leftover = snap.tags.by_name.get(tag_name)
+        if leftover is not None:
+            return _finish_interrupted(ctx, snap, head, decision, leftover, result)
+        state_rel = f"{STAGES}/{req.model}.yaml"
+        content = render_state(decision.state, policy.stages).encode()
+        message = record.message()
+        tx = Transaction(git, ctx.branch, epoch)
+        commit = tx.build_commit(head, snap.path(state_rel), content, message)
+        tag_oid = tx.create_tag(tag_name, commit, message, sign=policy.signing_required)
+        try:
+            result.signer = _preflight(git, snap, tag_oid, record.stage)
+        except BaseException:
+            tx.delete_tag(tag_name, tag_oid)
+            raise
+        if not tx.move_branch(commit, head, record.subject()):
+            tx.delete_tag(tag_name, tag_oid)
+            raise _Moved
+    warning = tx.sync_worktree(ctx.reg.root, state_rel, snap.path(state_rel), content)
+    if warning:
+        result.warnings.append(warning)
+    result.record, result.commit, result.tag = record, commit, tag_name
+    if not policy.signing_required:
+        result.warnings.append(
+            "policy has signing: {required: false}: this action is NOT signed, and nothing "
+            "proves who made it"
+        )
+    return result
+
+
+def _skew_warning(snap: Snapshot, record: ActionRecord, epoch: int) -> list[str]:
+    previous = snap.tags.by_name.get(record.previous_tag or "")
+    if previous is None or previous.epoch is None or previous.epoch <= epoch + CLOCK_SKEW_SECONDS:
+        return []
+    ahead = previous.epoch - epoch
+    return [
+        f"the previous action {previous.name} is dated {ahead // 60} min after this machine's "
+        "clock: one of the clocks is wrong (order comes from the sequence number)"
+    ]
+
+
+def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None:
+    """Verify the new tag as `verify` will, before the branch moves; the signer's principal.
+
+    An action CI would refuse is never made: the key must be trusted by the
+    registry's own allowed-signers file and allowed for the stage.
+    """
+    policy = snap.policy
+    if not policy.signing_required:
+        return None
+    content = snap.reader.read(tag_oid)
+    text = content[2].decode("utf-8", "replace") if content else ""
+    with Verifier(git.cwd, trust_root(snap)) as verifier:
+        sig = verifier.verify("tag", tag_oid, text)
+    if not sig.ok or sig.principal is None:
+        raise EnvironmentFailure(
+            f"the action tag's signature does not verify ({sig.message}); add your public key "
+            f"to {policy.allowed_signers} (committed, signed by a release manager) and use it as "
+            "user.signingKey",
+            rule="signing",
+        )
+    allowed = signers_for(policy, stage)
+    if allowed is not None and sig.principal not in allowed:
+        raise Refused(
+            f"{sig.principal} may not sign actions on {stage} (policy allows "
+            f"{', '.join(sorted(allowed))})",
+            rule="signer-not-allowed",
+        )
+    return sig.principal
+
+
+def _finish_interrupted(
+    ctx: _Context, snap: Snapshot, head: str, decision: Decision, tag: Tag, result: ActionResult
+) -> ActionResult:
+    """A tag for this sequence number exists: finish an interrupted run of the same action."""
+    record = decision.record
+    assert record is not None
+    mine = tag.record
+    parent = ctx.git.run("rev-parse", "-q", "--verify", f"{tag.target}^1", check=False)
+    same = (
+        mine is not None
+        and tag.target_type == "commit"
+        and parent.stdout.decode().strip() == head
+        and (mine.action, mine.model, mine.stage, mine.version, mine.weight)
+        == (record.action, record.model, record.stage, record.version, record.weight)
+    )
+    if not same:
+        raise EnvironmentFailure(
+            f"tag {tag.name} already exists but is not on this branch: a concurrent action, or a "
+            f"stray tag; inspect it (`git show {tag.name}`), then fetch or delete it",
+            rule="tag-exists",
+        )
+    state_rel = f"{STAGES}/{record.model}.yaml"
+    content = snap.reader.blob(f"{tag.target}:{snap.path(state_rel)}")
+    tx = Transaction(ctx.git, ctx.branch, tag.epoch or 0)
+    if not tx.move_branch(tag.target, head, f"{record.subject()} (finished)"):
+        raise _Moved
+    warning = tx.sync_worktree(ctx.reg.root, state_rel, snap.path(state_rel), content)
+    result.warnings += [f"finished the interrupted action of {tag.name}"] + (
+        [warning] if warning else []
+    )
+    result.record, result.commit, result.tag = mine, tag.target, tag.name
+    return result
+
+
+# --- push ----------------------------------------------------------------------------
+
+
+def _config(git: Git, key: str) -> str | None:
+    proc = git.run("config", "--get", key, check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def _remote(ctx: _Context) -> tuple[str, str]:
+    """(remote, its branch ref) the current branch pushes to: its upstream, else origin."""
+    name = ctx.branch.removeprefix("refs/heads/")
+    remote = _config(ctx.git, f"branch.{name}.remote") or "origin"
+    merge = _config(ctx.git, f"branch.{name}.merge") or ctx.branch
+    if ctx.git.run("remote", "get-url", "--", remote, check=False).returncode != 0:
+        raise EnvironmentFailure(
+            f"--push: no remote {remote!r} (add one with `git remote add {remote} URL`)",
+            rule="push",
+        )
+    return remote, merge
+
+
+def _chain_tag(result: ActionResult) -> str | None:
+    if result.tag:
+        return result.tag
+    tag = (result.state.get("tags") or {}).get(result.request.stage)
+    return tag if isinstance(tag, str) else None
+
+
+def _push_once(git: Git, remote: str, merge: str, tag: str | None) -> str:
+    """Push branch and tag atomically: "ok", "moved" (fetch and retry) or "unreachable"."""
+    refspecs = [f"HEAD:{merge}"] + ([f"refs/tags/{tag}:refs/tags/{tag}"] if tag else [])
+    proc = git.run("push", "--atomic", "--porcelain", "--", remote, *refspecs, check=False)
+    if proc.returncode == 0:
+        return "ok"
+    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    if "does not support --atomic" in text:
+        raise EnvironmentFailure(
+            f"--push: {remote} does not support atomic pushes, so branch and tag could land "
+            "apart; nothing was pushed (push by hand with care, or use a git host that does)",
+            rule="push",
+        )
+    if re.search(
+        r"\[rejected\].*\((fetch first|non-fast-forward|already exists|stale info)\)", text
+    ):
+        return "moved"
+    declined = re.search(r"\[remote rejected\] .*\(((?!atomic push failed).*)\)", text)
+    if declined:
+        raise EnvironmentFailure(
+            f"--push: {remote} refused the push ({declined[1]}); nothing was pushed",
+            rule="push",
+        )
+    return "unreachable"
+
+
+def _confirmed(git: Git, remote: str, merge: str, tag: str | None) -> bool:
+    """True when ls-remote shows the remote branch at HEAD and the tag at the local tag object."""
+    refs = [merge] + ([f"refs/tags/{tag}"] if tag else [])
+    proc = git.run("ls-remote", "--", remote, *refs, check=False)
+    if proc.returncode != 0:
+        return False
+    seen: dict[str, str] = {}
+    for line in proc.stdout.decode().splitlines():
+        oid, _, ref = line.partition("\t")
+        seen[ref] = oid
+    if seen.get(merge) != git.rev("HEAD"):
+        return False
+    return tag is None or seen.get(f"refs/tags/{tag}") == git.rev(f"refs/tags/{tag}")
+
+
+def _undo(ctx: _Context, result: ActionResult) -> None:
+    """Take back this run's local action (tag, commit, state file): compare-and-swap only."""
+    if not result.commit or not result.tag or ctx.git.rev("HEAD") != result.commit:
+        return
+    parent = ctx.git.out("rev-parse", f"{result.commit}^1")
+    tag_oid = ctx.git.rev(f"refs/tags/{result.tag}")
+    tx = Transaction(ctx.git, ctx.branch, 0)
+    if not tx.move_branch(parent, result.commit, "modelreg: undo an action that was not pushed"):
+        return
+    if tag_oid:
+        tx.delete_tag(result.tag, tag_oid)
+    state_rel = f"{STAGES}/{result.request.model}.yaml"
+    path = f"{ctx.prefix}{state_rel}"
+    with ctx.git.objects() as reader:
+        old = reader.blob(f"{parent}:{path}")
+    tx.sync_worktree(ctx.reg.root, state_rel, path, old)
+    result.commit = result.tag = result.record = None
+
+
+def _catch_up(ctx: _Context, remote: str, merge: str, req: Request) -> None:
+    """Fetch the remote branch and its action tags and fast-forward to it, or stop (exit 3)."""
+    git = ctx.git
+    before = git.rev("HEAD")
+    git.run("fetch", "-q", "--no-tags", "--", remote, merge)
+    tip = git.out("rev-parse", "FETCH_HEAD")
+    with git.objects() as reader:
+        prefix = Snapshot(git, tip, ctx.prefix, reader).policy.tag_prefix
+    git.run("fetch", "-q", "--", remote, f"refs/tags/{prefix}/*:refs/tags/{prefix}/*", check=False)
+    if git.run("merge-base", "--is-ancestor", str(before), tip, check=False).returncode != 0:
+        raise EnvironmentFailure(
+            f"--push: this branch and {remote} have diverged; bring in {remote}'s history with a "
+            "merge (never a rebase or squash: it would separate actions from their tags), then "
+            "run the action again",
+            rule="push-conflict",
+        )
+    with git.objects() as reader:
+        ours = Snapshot(git, str(before), ctx.prefix, reader).state(req.model)
+        theirs = Snapshot(git, tip, ctx.prefix, reader).state(req.model)
+    git.run("merge", "--ff-only", "-q", tip)
+    stage = req.stage
+    if (ours.get("tags") or {}).get(stage) != (theirs.get("tags") or {}).get(stage):
+        raise EnvironmentFailure(
+            f"--push: someone else acted on {req.model} {stage} meanwhile ({remote} now has "
+            "their action, fetched here); check `modelreg status`, then run yours again",
+            rule="push-conflict",
+        )
+
+
+def _push_with_retry(ctx: _Context, req: Request, result: ActionResult) -> None:
+    remote, merge = _remote(ctx)
+    for attempt in range(MAX_PUSH_ATTEMPTS):
+        tag = _chain_tag(result)
+        outcome = _push_once(ctx.git, remote, merge, tag)
+        if outcome == "ok":
+            if not _confirmed(ctx.git, remote, merge, tag):
+                raise EnvironmentFailure(
+                    f"--push: git reported success but {remote} does not show the branch and "
+                    f"tag {tag}; check `git ls-remote {remote}`",
+                    rule="push",
+                )
+            result.pushed = f"{remote} {merge.removeprefix('refs/heads/')}"
+            return
+        try:
+            if outcome == "unreachable":
+                if attempt + 1 < MAX_PUSH_ATTEMPTS:
+                    time.sleep(0.1 * 2**attempt)
+                    continue
+                break
+            _undo(ctx, result)
+            _catch_up(ctx, remote, merge, req)
+            fresh = _local(ctx, req)
+        except BaseException:
+            _undo(ctx, result)
+            raise
+        fresh.warnings = result.warnings + fresh.warnings
+        result.__dict__.update(fresh.__dict__)
+    _undo(ctx, result)
+    raise EnvironmentFailure(
+        f"--push: could not push to {remote} after {MAX_PUSH_ATTEMPTS} tries; nothing was "
+        "pushed, and the local action was taken back",
+        rule="push",
+    )

@@ -1,0 +1,198 @@
+"""Service: make one action all or nothing, locally and on the remote.
+
+The order is chosen so that every interruption leaves a state a rerun can
+finish or that is as before:
+
+1. build the commit from a private index (a dirty or locked index never leaks in);
+2. create the signed tag on that commit (a failure leaves only an unreachable object);
+3. move the branch with compare-and-swap (`update-ref NEW OLD`);
+4. write the state file (temp file + rename) and stage it in the user's index.
+
+A tag left by an interrupted step 3 is found by the rerun and finished. A
+modelreg lock file in the git dir serialises actions in one clone; git's own
+lock files are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelreg.errors import EnvironmentFailure, GitError
+from modelreg.vcs import Git
+
+LOCK_WAIT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Built:
+    commit: str
+    tag: str  # name
+    tag_oid: str
+
+
+@contextmanager
+def action_lock(git_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold `<git dir>/modelreg-action.lock` (holder's pid inside) for one action.
+
+    A lock whose process is gone is taken over; a live one is waited for, then
+    reported (exit 3).
+    """
+    path = git_dir / "modelreg-action.lock"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if _stale(path):
+                _remove_stale(path)
+                continue
+            if time.monotonic() > deadline:
+                raise EnvironmentFailure(
+                    f"another modelreg action holds {path}; wait for it, or remove the file if "
+                    "no modelreg process is running",
+                    rule="lock",
+                ) from None
+            time.sleep(0.05)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        break
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:  # pragma: no cover - removed by hand
+            pass
+
+
+def _stale(path: Path) -> bool:
+    try:
+        pid = int(path.read_text().strip() or "0")
+    except (OSError, ValueError):
+        return False  # being written right now
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _remove_stale(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class Transaction:
+    """The git writes of one action in one clone."""
+
+    def __init__(self, git: Git, branch: str, epoch: int) -> None:
+        self.git = git
+        self.branch = branch  # refs/heads/<name>
+        # The commit and the tag carry the same instant: the action's time.
+        stamp = f"@{epoch} +0000"
+        self.env = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.git.out("rev-parse", "--absolute-git-dir"))
+
+    def build_commit(self, parent: str, path: str, content: bytes, message: str) -> str:
+        """A commit on PARENT whose tree differs only in PATH, made with a private index."""
+        fd, index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
+        os.close(fd)
+        os.unlink(index)  # git wants to create it; the name is ours
+        env = {**self.env, "GIT_INDEX_FILE": index}
+        try:
+            self.git.run("read-tree", parent, env=env)
+            blob = self.git.run("hash-object", "-w", "--stdin", input=content).stdout.decode()
+            self.git.run(
+                "update-index", "--add", "--cacheinfo", f"100644,{blob.strip()},{path}", env=env
+            )
+            tree = self.git.out("write-tree", env=env)
+            return self.git.out(
+                "commit-tree", tree, "-p", parent, "-F", "-", env=env, input=message.encode()
+            )
+        finally:
+            for leftover in (index, index + ".lock"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def create_tag(self, name: str, commit: str, message: str, sign: bool) -> str:
+        """Create the annotated (signed when SIGN) tag NAME on COMMIT; its object id."""
+        proc = self.git.run(
+            "tag",
+            "-s" if sign else "-a",
+            "-F",
+            "-",
+            name,
+            commit,
+            input=message.encode(),
+            env=self.env,
+            check=False,
+        )
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode("utf-8", "replace")
+            if "already exists" in stderr:
+                raise EnvironmentFailure(
+                    f"tag {name} already exists: another action took this sequence number; "
+                    "run the action again",
+                    rule="tag-exists",
+                )
+            first = next((ln for ln in stderr.splitlines() if ln.strip()), "git tag failed")
+            first = first.removeprefix("error: ").removeprefix("fatal: ")
+            if sign:
+                raise EnvironmentFailure(
+                    f"cannot sign the action tag ({first}); policy requires signed actions: "
+                    "set up git signing, e.g. `git config --global gpg.format ssh && "
+                    "git config --global user.signingKey ~/.ssh/id_ed25519.pub`, and add your "
+                    "public key to the registry's allowed-signers file",
+                    rule="signing",
+                )
+            raise GitError(f"git tag: {first}")
+        return self.git.out("rev-parse", "--verify", f"refs/tags/{name}")
+
+    def delete_tag(self, name: str, oid: str) -> None:
+        self.git.run("update-ref", "-d", f"refs/tags/{name}", oid, check=False)
+
+    def move_branch(self, new: str, old: str, reason: str) -> bool:
+        """Compare-and-swap the branch from OLD to NEW; False when it had moved."""
+        proc = self.git.run("update-ref", "-m", reason, self.branch, new, old, check=False)
+        return proc.returncode == 0
+
+    def sync_worktree(
+        self, root: Path, rel_to_root: str, path_in_repo: str, content: bytes | None
+    ) -> str | None:
+        """Write the state file and stage it; a warning when the user's index is locked."""
+        target = root / rel_to_root
+        if content is None:
+            if target.exists():
+                target.unlink()
+        else:
+            _write_atomic(target, content)
+        args = ["update-index", "--add", "--remove", "--", path_in_repo]
+        proc = self.git.run(*args, check=False)
+        if proc.returncode != 0:
+            return (
+                f"the git index is locked by another git process, so {path_in_repo} is not staged; "
+                f"once it is free run `git reset -q -- {path_in_repo}`"
+            )
+        return None
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    from modelreg.yamlio import write_atomic
+
+    write_atomic(path, content.decode("utf-8"))

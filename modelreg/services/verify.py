@@ -1,0 +1,704 @@
+"""Service: `verify`, the CI gate (DESIGN section 4, THREATS.md).
+
+Every commit in range is checked: state changes are action commits sealed by
+one signed tag whose signer the trusted policy allows for the stage; the tag
+body, the commit trailers and the state diff agree with what the rules of
+`core.lifecycle` give at the parent commit; registered versions and relied-on
+eval files never change; policy and signer changes carry a signature from a
+signer of the last stage. The trust root (policy, allowed signers, revoked
+keys) is read from the base revision (for `--all`, from each commit's parent),
+never from the work tree or the branch under review, and git runs in an
+isolated environment.
+
+Git is asked in batches: one rev-list, one diff-tree, one for-each-ref and one
+cat-file process for the whole range; one verify-tag per action.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from modelreg.core.actions import ARCHIVED, ActionFormatError, ActionRecord, TagName, iso_utc
+from modelreg.core.findings import Report
+from modelreg.core.lifecycle import Refusal, Request, decide
+from modelreg.core.policy import POLICY_FILE, Policy, signers_for
+from modelreg.errors import BadInput, EnvironmentFailure, NotFound
+from modelreg.registry import EVALS, MODELS, STAGES, Registry
+from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
+from modelreg.signing import TrustRoot, Verifier, isolated_env
+from modelreg.vcs import Git, ObjectReader
+
+FUTURE_SKEW_SECONDS = 600  # a tag dated later than this after now is refused
+CLOCK_SKEW_SECONDS = 3 * 3600  # an action dated before its predecessor by less: a warning
+_STATE_FILE = re.compile(rf"{STAGES}/([^/]+)\.yaml")
+_COMPARED = ("action", "model", "stage", "seq", "previous_tag", "version", "digest", "previous")
+
+SQUASH_ADVICE = (
+    "a squash or rebase merge rewrites action commits away from their signed tags: merge "
+    "with a merge commit or fast-forward, or re-run the action on the target branch"
+)
+
+
+@dataclass
+class VerifyResult:
+    report: Report
+    range: str  # what was checked, e.g. "origin/main..HEAD" or "all history"
+    commits: int = 0
+    actions: int = 0
+    signers: dict[str, str] = field(default_factory=dict)  # tag -> verified principal
+
+    def as_json(self) -> dict[str, Any]:
+        out = self.report.as_json()
+        out.update(range=self.range, commits=self.commits, actions=self.actions)
+        out["signers"] = self.signers
+        return out
+
+
+class _Where(NamedTuple):
+    file: str
+    commit: str
+    tag: str
+
+
+@dataclass
+class _Trust:
+    policy: Policy
+    root: TrustRoot
+    verifier: Verifier
+
+
+class _Run:
+    def __init__(self, reg: Registry, git: Git, reader: ObjectReader, prefix: str) -> None:
+        self.reg, self.git, self.reader, self.prefix = reg, git, reader, prefix
+        self.report = Report()
+        self.now = int(time.time())
+        self._trusts: dict[tuple[bytes | None, ...], _Trust] = {}
+        self.tags: TagIndex | None = None
+        self.relied: set[str] = set()  # eval files (repo paths) a signed action relied on
+        self.touched: set[str] = set()  # models whose state changed in range
+        self.result = VerifyResult(self.report, "")
+
+    # --- helpers -------------------------------------------------------------------
+
+    def add(
+        self,
+        rule: str,
+        message: str,
+        *,
+        file: str = "",
+        commit: str = "",
+        tag: str = "",
+        line: int = 0,
+        warning: bool = False,
+        where: _Where | None = None,
+    ) -> None:
+        if where is not None:
+            file, commit, tag = where
+        self.report.add(
+            rule, message, file, line, warning=warning, commit=commit[:12] or None, tag=tag or None
+        )
+
+    def snapshot(self, rev: str, policy: Policy | None = None) -> Snapshot:
+        return Snapshot(self.git, rev, self.prefix, self.reader, self.tags, policy)
+
+    def trust(self, rev: str) -> _Trust:
+        """The trust root as of REV (policy, signers, revoked keys), cached by content."""
+        snap = self.snapshot(rev)
+        key = tuple(snap.raw(p) for p in (POLICY_FILE,))
+        policy = snap.policy
+        key += tuple(
+            snap.raw(p) if p else None
+            for p in (policy.allowed_signers, policy.revocation_file, policy.openpgp_keys)
+        )
+        if key not in self._trusts:
+            root = trust_root(snap)
+            self._trusts[key] = _Trust(policy, root, Verifier(self.git.cwd, root))
+        return self._trusts[key]
+
+    def close(self) -> None:
+        for trust in self._trusts.values():
+            trust.verifier.close()
+
+    def in_registry(self, path: str) -> str | None:
+        """PATH relative to the registry root, or None when it lies outside the registry."""
+        return path[len(self.prefix) :] if path.startswith(self.prefix) else None
+
+    # --- the range -----------------------------------------------------------------
+
+    def commits(self, spec: list[str]) -> list[tuple[str, list[str]]]:
+        out = self.git.out("rev-list", "--reverse", "--topo-order", "--parents", *spec, "--")
+        return [(line.split()[0], line.split()[1:]) for line in out.splitlines() if line]
+
+    def changes(self, commits: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """{commit: [(status, path)]} against the first parent, for non-merge commits."""
+        if not commits:
+            return {}
+        proc = self.git.run(
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "-z",
+            "--no-renames",
+            "--name-status",
+            "--root",
+            input="".join(c + "\n" for c in commits).encode(),
+        )
+        out: dict[str, list[tuple[str, str]]] = {c: [] for c in commits}
+        tokens = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+        current: str | None = None
+        i = 0
+        while i < len(tokens):
+            token = tokens[i].strip("\n")
+            if token in out and (current is None or i + 1 >= len(tokens) or len(token) >= 40):
+                current = token
+                i += 1
+                continue
+            if token and current is not None and i + 1 < len(tokens):
+                out[current].append((token, tokens[i + 1]))
+                i += 2
+                continue
+            i += 1
+        return out
+
+    # --- rules per commit ------------------------------------------------------------
+
+    def check_commit(
+        self, commit: str, parents: list[str], changed: list[tuple[str, str]], trust: _Trust
+    ) -> None:
+        parent = parents[0] if parents else None
+        registry_changes = [(s, p, self.in_registry(p)) for s, p in changed]
+        stage_files = [
+            (s, p, rel) for s, p, rel in registry_changes if rel and rel.startswith(f"{STAGES}/")
+        ]
+        for status, path, rel in registry_changes:
+            if rel is None:
+                continue
+            if rel.startswith(f"{MODELS}/"):
+                if status[0] in "MDT" and parent is not None:
+                    self.add(
+                        "immutable-version",
+                        f"registered version file {'deleted' if status[0] == 'D' else 'changed'}: "
+                        "a registered version never changes; make a new version",
+                        file=path,
+                        commit=commit,
+                    )
+                elif status[0] == "A":
+                    self.schema_valid(commit, path, rel, "model-version")
+            elif rel.startswith(f"{EVALS}/"):
+                if status[0] in "MDT" and path in self.relied:
+                    self.add(
+                        "eval-changed",
+                        "an eval file a signed action relied on was changed or deleted; "
+                        "eval files are append-only",
+                        file=path,
+                        commit=commit,
+                    )
+                elif status[0] != "D":
+                    self.schema_valid(commit, path, rel, "eval")
+            elif parent is not None and (
+                rel == POLICY_FILE or rel in self.signer_files(trust.policy)
+            ):
+                # the first commit's policy and signers are the trust root, taken as given
+                self.check_trust_change(commit, parent, path, rel, trust)
+        if stage_files:
+            self.check_action(commit, parent, changed, stage_files, trust)
+        elif commit in self.tag_commits():
+            for tag in self.tag_commits()[commit]:
+                self.add(
+                    "tag-without-action",
+                    "an action tag on a commit that changes no state file",
+                    commit=commit,
+                    tag=tag.name,
+                )
+
+    def signer_files(self, policy: Policy) -> set[str]:
+        return {
+            p for p in (policy.allowed_signers, policy.revocation_file, policy.openpgp_keys) if p
+        }
+
+    def tag_commits(self) -> dict[str, list[Tag]]:
+        assert self.tags is not None
+        return self.tags.by_commit
+
+    def schema_valid(self, commit: str, path: str, rel: str, kind: str) -> None:
+        try:
+            self.snapshot(commit).load(rel, kind)
+        except BadInput as e:
+            self.add("schema", e.message, file=path, line=e.line or 0, commit=commit)
+
+    def check_trust_change(
+        self, commit: str, parent: str | None, path: str, rel: str, trust: _Trust
+    ) -> None:
+        """Policy and signer changes need a commit signature by a signer of the last stage."""
+        found = self.reader.read(commit)
+        content = found[2].decode("utf-8", "replace") if found else ""
+        sig = trust.verifier.verify("commit", commit, content)
+        last = trust.policy.stages[-1]
+        allowed = signers_for(trust.policy, last)
+        if not sig.ok:
+            self.add(
+                "trust-change-unsigned",
+                f"{rel} changed in a commit whose signature does not verify ({sig.message}); "
+                f"policy and signer changes need a commit signed (`git commit -S`) by a signer "
+                f"of {last}",
+                file=path,
+                commit=commit,
+            )
+        elif allowed is not None and sig.principal not in allowed:
+            self.add(
+                "trust-change-signer",
+                f"{rel} changed in a commit signed by {sig.principal}, who may not sign for {last}",
+                file=path,
+                commit=commit,
+            )
+        if rel == POLICY_FILE and parent is not None:
+            try:
+                new = self.snapshot(commit).policy
+                old = self.snapshot(parent).policy
+            except BadInput as e:
+                self.add("schema", e.message, file=path, line=e.line or 0, commit=commit)
+                return
+            if new.policy_version < old.policy_version:
+                self.add(
+                    "policy-version",
+                    f"policy_version went down from {old.policy_version} to {new.policy_version}: "
+                    "an older policy was restored",
+                    file=path,
+                    commit=commit,
+                )
+
+    def check_action(
+        self,
+        commit: str,
+        parent: str | None,
+        changed: list[tuple[str, str]],
+        stage_files: list[tuple[str, str, str]],
+        trust: _Trust,
+    ) -> None:
+        path = stage_files[0][1]
+        tags = [t for t in self.tag_commits().get(commit, [])]
+        if not tags:
+            self.no_tag(commit, stage_files)
+            return
+        if len(tags) > 1:
+            names = ", ".join(sorted(t.name for t in tags))
+            self.add(
+                "tag-count",
+                f"one action commit, several action tags: {names}",
+                file=path,
+                commit=commit,
+            )
+            return
+        tag = tags[0]
+        ctx = _Where(path, commit, tag.name)
+        if tag.type != "tag":
+            self.add(
+                "lightweight-tag",
+                "the action tag is lightweight: it carries no signature and no facts",
+                file=path,
+                where=ctx,
+            )
+            return
+        if tag.header_name != tag.name:
+            self.add(
+                "tag-name",
+                f"tag {tag.name} holds a tag object named {tag.header_name!r}: "
+                "a tag copied under another name",
+                file=path,
+                where=ctx,
+            )
+            return
+        name = TagName.parse(tag.name, trust.policy.tag_prefix)
+        record = tag.record
+        if record is None:
+            self.add(
+                "tag-body",
+                f"the tag message is not an action record ({tag.problem})",
+                file=path,
+                where=ctx,
+            )
+            return
+        if name is None or (name.model, name.stage, name.seq) != (
+            record.model,
+            record.stage,
+            record.seq,
+        ):
+            self.add(
+                "tag-name",
+                f"tag name {tag.name} does not match its body "
+                f"({record.model}/{record.stage}/{record.seq})",
+                file=path,
+                where=ctx,
+            )
+            return
+        commit_record = self.commit_record(commit)
+        if commit_record != record:
+            self.add(
+                "trailers",
+                "the commit's Modelreg-* trailers differ from the tag's body",
+                file=path,
+                where=ctx,
+            )
+        expected = f"{self.prefix}{STAGES}/{record.model}.yaml"
+        others = sorted(p for _s, p in changed if p != expected)
+        if others or len(stage_files) != 1 or stage_files[0][1] != expected:
+            self.add(
+                "action-commit",
+                "an action commit changes exactly stages/"
+                f"{record.model}.yaml and nothing else; it also changes {', '.join(others) or 'another state file'}",
+                file=path,
+                where=ctx,
+            )
+        self.check_signature(tag, record, trust, path, commit)
+        self.check_time(tag, record, path, commit)
+        if parent is None:
+            self.add("action-commit", "an action commit needs a parent", file=path, where=ctx)
+            return
+        self.check_rules(tag, record, commit, parent, trust, path)
+
+    def commit_record(self, commit: str) -> ActionRecord | None:
+        found = self.reader.read(commit)
+        if not found:
+            return None
+        message = found[2].decode("utf-8", "replace").split("\n\n", 1)[-1]
+        try:
+            return ActionRecord.parse(message)
+        except ActionFormatError:
+            return None
+
+    def no_tag(self, commit: str, stage_files: list[tuple[str, str, str]]) -> None:
+        for _status, path, rel in stage_files:
+            model = rel[len(STAGES) + 1 : -len(".yaml")]
+            state = self.safe_state(commit, model)
+            named = [t for t in (state.get("tags") or {}).values() if isinstance(t, str)]
+            moved = [
+                n
+                for n in named
+                if self.tags and n in self.tags.by_name and self.tags.by_name[n].target != commit
+            ]
+            fresh = [n for n in moved if self.is_new_tag(n, commit)]
+            if fresh:
+                self.add(
+                    "squash-merge",
+                    f"state changed by a commit without its action tag; "
+                    f"{fresh[0]} seals another commit, not on this branch: {SQUASH_ADVICE}",
+                    file=path,
+                    commit=commit,
+                    tag=fresh[0],
+                )
+            else:
+                self.add(
+                    "unsigned-state-change",
+                    "state file changed without a signed action "
+                    "tag (edited by hand?): state changes only through modelreg actions",
+                    file=path,
+                    commit=commit,
+                )
+
+    def is_new_tag(self, name: str, commit: str) -> bool:
+        """True when tag NAME's commit is not an ancestor of COMMIT (a squash left it behind)."""
+        assert self.tags is not None
+        target = self.tags.by_name[name].target
+        proc = self.git.run("merge-base", "--is-ancestor", target, commit, check=False)
+        return proc.returncode != 0
+
+    def safe_state(self, rev: str, model: str) -> dict[str, Any]:
+        try:
+            return self.snapshot(rev).state(model)
+        except BadInput:
+            return {}
+
+    def check_signature(
+        self, tag: Tag, record: ActionRecord, trust: _Trust, path: str, commit: str
+    ) -> None:
+        if not trust.policy.signing_required:
+            self.add(
+                "unsigned-history",
+                "policy has signing: {required: false}: this action is "
+                "not verified, and nothing proves who made it",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+                warning=True,
+            )
+            return
+        sig = trust.verifier.verify("tag", tag.oid, tag.message)
+        if not sig.ok or sig.principal is None:
+            self.add(
+                "signature",
+                f"the action tag's signature is not trusted: {sig.message}",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+            )
+            return
+        allowed = signers_for(trust.policy, record.stage)
+        if allowed is not None and sig.principal not in allowed:
+            stage = record.stage if record.stage != ARCHIVED else trust.policy.stages[-1]
+            self.add(
+                "signer-not-allowed",
+                f"{sig.principal} may not sign actions on {stage} "
+                f"(allowed: {', '.join(sorted(allowed))})",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+            )
+            return
+        self.result.signers[tag.name] = sig.principal
+
+    def check_time(self, tag: Tag, record: ActionRecord, path: str, commit: str) -> None:
+        if tag.epoch is None:
+            self.add(
+                "tag-time", "the tag has no tagger date", file=path, commit=commit, tag=tag.name
+            )
+            return
+        if tag.epoch > self.now + FUTURE_SKEW_SECONDS:
+            self.add(
+                "tag-future",
+                f"the tag is dated {iso_utc(tag.epoch)}, in the future",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+            )
+        previous = self.tags.by_name.get(record.previous_tag or "") if self.tags else None
+        if previous is None or previous.epoch is None or previous.epoch <= tag.epoch:
+            return
+        behind = previous.epoch - tag.epoch
+        if behind > CLOCK_SKEW_SECONDS:
+            self.add(
+                "tag-backdated",
+                f"the tag is dated {behind // 60} min before the action "
+                f"before it ({previous.name}): back-dated",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+            )
+        else:
+            self.add(
+                "clock-skew",
+                f"dated {behind // 60} min before the action before it "
+                f"({previous.name}); order comes from the sequence number",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+                warning=True,
+            )
+
+    def check_rules(
+        self, tag: Tag, record: ActionRecord, commit: str, parent: str, trust: _Trust, path: str
+    ) -> None:
+        ctx = _Where(path, commit, tag.name)
+        try:
+            before = self.snapshot(parent, trust.policy)
+            state_before = before.state(record.model)
+            after = self.snapshot(commit).state(record.model)
+        except BadInput as e:
+            self.add("schema", e.message, line=e.line or 0, where=ctx)
+            return
+        # The chain: this tag follows the one the state named before, with seq + 1.
+        expected_prev = (state_before.get("tags") or {}).get(record.stage)
+        if record.previous_tag != expected_prev:
+            self.add(
+                "tag-chain",
+                f"the tag follows {record.previous_tag or 'nothing'}, but the "
+                f"state named {expected_prev or 'no tag'} (a replayed or re-ordered tag)",
+                where=ctx,
+            )
+        previous = self.tags.by_name.get(expected_prev) if self.tags and expected_prev else None
+        if expected_prev and previous is None:
+            self.add(
+                "tag-missing",
+                f"{expected_prev}, the action before this one, is missing "
+                "(deleted tags: fetch them, or the remote lost them)",
+                where=ctx,
+            )
+        elif previous is not None and previous.record is not None:
+            if record.seq != previous.record.seq + 1:
+                self.add(
+                    "tag-seq", f"seq {record.seq} does not follow {previous.record.seq}", where=ctx
+                )
+        elif not expected_prev and record.seq != 1:
+            self.add(
+                "tag-seq",
+                f"the first action on {record.stage} has seq {record.seq}, not 1",
+                where=ctx,
+            )
+        request = Request(
+            action=record.action,
+            model=record.model,
+            stage=record.stage,
+            reason=record.reason,
+            actor=record.actor,
+            version=None
+            if record.action in ("canary-weight", "canary-promote", "canary-abort")
+            else record.version,
+            weight=record.weight if record.action in ("canary-start", "canary-weight") else None,
+        )
+        try:
+            decision = decide(before, request, iso_utc(tag.epoch or 0))
+        except Refusal as r:
+            self.add(
+                r.rule, f"the action's rules did not hold at its parent: {r.message}", where=ctx
+            )
+            return
+        except BadInput as e:
+            self.add("schema", e.message, where=ctx)
+            return
+        if decision.record is None:
+            self.add("action-noop", f"the action changes nothing: {decision.noop}", where=ctx)
+            return
+        expected = decision.record
+        diffs = [f for f in _COMPARED if getattr(expected, f) != getattr(record, f)]
+        if expected.weight != record.weight:
+            diffs.append("weight")
+        if expected.evals != record.evals:
+            diffs.append("evals")
+        if diffs:
+            self.add(
+                "tag-body",
+                "the tag's facts differ from what the rules give at its parent: "
+                + ", ".join(
+                    f"{d} {getattr(record, d)!r} != {getattr(expected, d)!r}" for d in diffs
+                ),
+                where=ctx,
+            )
+        if after != decision.state:
+            self.add(
+                "state-mismatch",
+                "the committed state file is not the state the action produces (edited by hand?)",
+                where=ctx,
+            )
+        self.relied.update(
+            f"{self.prefix}{EVALS}/{record.model}/{record.version}/{suite}.yaml"
+            for suite in record.evals
+        )
+
+    def check_merge(self, commit: str, parents: list[str]) -> None:
+        """A merge brings no state of its own: each registry file equals one parent's."""
+        paths = [f"{self.prefix}{d}" for d in (STAGES, MODELS, POLICY_FILE)]
+        mine = self.git.tree_blobs(commit, paths)
+        theirs = [self.git.tree_blobs(p, paths) for p in parents]
+        for path in sorted(set(mine) | set().union(*theirs)):
+            if any(t.get(path) == mine.get(path) for t in theirs):
+                continue
+            rule = "merge-state" if path.startswith(f"{self.prefix}{STAGES}/") else "merge-change"
+            self.add(
+                rule,
+                "a merge commit changed this file on its own (a conflict resolved by "
+                "hand?); state only changes in action commits",
+                file=path,
+                commit=commit,
+            )
+
+
+def _shallow(git: Git) -> bool:
+    return git.out("rev-parse", "--is-shallow-repository") == "true"
+
+
+def run_verify(reg: Registry, base: str | None = None, all_history: bool = False) -> VerifyResult:
+    """Verify the commits of BASE..HEAD (or of all history) and return the findings."""
+    if reg.git is None or reg.git.toplevel is None:
+        raise EnvironmentFailure("verify needs the registry in a git repository", rule="no-git")
+    with tempfile.TemporaryDirectory(prefix="modelreg-git-") as home:
+        (Path(home) / "gnupg").mkdir(mode=0o700)
+        git = Git(reg.git.toplevel, base_env=isolated_env(Path(home)))
+        if _shallow(git):
+            raise EnvironmentFailure(
+                "this is a shallow clone: verify needs the history of the range (GitHub: "
+                "actions/checkout with fetch-depth: 0; GitLab: GIT_DEPTH: 0; or `git fetch "
+                "--unshallow`)",
+                rule="shallow",
+            )
+        head = git.rev("HEAD^{commit}")
+        if head is None:
+            raise EnvironmentFailure("the branch has no commit yet", rule="no-commit")
+        base_oid = None
+        if base is not None:
+            base_oid = git.rev(f"{base}^{{commit}}")
+            if base_oid is None:
+                raise NotFound(f"--base {base}: no such revision (fetch it first)")
+        with git.objects() as reader:
+            run = _Run(reg, git, reader, reg.git_prefix)
+            try:
+                _run(run, head, base, base_oid)
+            finally:
+                run.close()
+            return run.result
+
+
+def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
+    git = run.git
+    spec = [head] if base_oid is None else [head, f"^{base_oid}"]
+    run.result.range = "all history" if base_oid is None else f"{base}..HEAD"
+    commits = run.commits(spec)
+    run.result.commits = len(commits)
+    trusted_base = run.trust(base_oid) if base_oid else None
+    prefix = (trusted_base.policy if trusted_base else run.snapshot(head).policy).tag_prefix
+    run.tags = TagIndex(git, prefix)
+    for tag in run.tags.by_name.values():
+        record = tag.record
+        if record and record.version:
+            run.relied.update(
+                f"{run.prefix}{EVALS}/{record.model}/{record.version}/{s}.yaml"
+                for s in record.evals
+            )
+    singles = [c for c, parents in commits if len(parents) <= 1]
+    changes = run.changes(singles)
+    for commit, parents in commits:
+        if len(parents) > 1:
+            run.check_merge(commit, parents)
+            continue
+        try:
+            trust = trusted_base or run.trust(parents[0] if parents else commit)
+        except BadInput as e:
+            run.add("schema", f"no usable policy: {e.message}", file=e.file or "", commit=commit)
+            continue
+        changed = changes.get(commit, [])
+        run.check_commit(commit, parents, changed, trust)
+        touched = {
+            m[1] for _s, p in changed if (m := _STATE_FILE.fullmatch(run.in_registry(p) or ""))
+        }
+        run.result.actions += bool(touched)
+        run.touched |= touched
+    in_range = {c for c, _p in commits}
+    _check_head_chain(run, head, in_range, all_models=base_oid is None)
+
+
+def _check_head_chain(run: _Run, head: str, in_range: set[str], all_models: bool) -> None:
+    """Every tag the state files at HEAD name exists and seals a commit of this history (freeze).
+
+    With --base only the models the range touched: the others were verified before.
+    """
+    assert run.tags is not None
+    files = run.git.tree_blobs(head, [f"{run.prefix}{STAGES}/"])
+    for path in sorted(files):
+        m = _STATE_FILE.fullmatch(run.in_registry(path) or "")
+        if not m or not (all_models or m[1] in run.touched):
+            continue
+        model = m[1]
+        state = run.safe_state(head, model)
+        for stage, name in sorted((state.get("tags") or {}).items()):
+            tag = run.tags.by_name.get(name) if isinstance(name, str) else None
+            if tag is None:
+                run.add(
+                    "tag-missing",
+                    f"the state names {name} for {stage}, and no such tag "
+                    "exists (deleted on the remote? fetch tags: `git fetch --tags`)",
+                    file=path,
+                )
+                continue
+            if tag.target in in_range:
+                continue
+            proc = run.git.run("merge-base", "--is-ancestor", tag.target, head, check=False)
+            if proc.returncode != 0:
+                run.add(
+                    "tag-unreachable",
+                    f"{name} seals a commit that is not on this branch: " + SQUASH_ADVICE,
+                    file=path,
+                    tag=name,
+                )
