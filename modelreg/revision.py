@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from modelreg.core.actions import ActionFormatError, ActionRecord, TagName
+from modelreg.core.actions import ActionFormatError, ActionRecord
 from modelreg.core.digest import CanonicalizationError, digest
 from modelreg.core.policy import POLICY_FILE, Policy
 from modelreg.errors import BadInput
@@ -86,29 +86,26 @@ class TagIndex:
             self.by_name[tag.name] = tag
             self.by_commit.setdefault(tag.target, []).append(tag)
 
-    def chain(self, name: str | None, limit: int = 1_000_000) -> list[ActionRecord]:
-        """Records of NAME and the tags before it (previous-tag links), newest first.
+    def chain_tags(self, name: str | None) -> list[Tag]:
+        """NAME's tag and the tags before it (previous-tag links), newest first.
 
-        Stops at a missing or malformed tag; `verify` reports those.
+        Stops at a missing or malformed tag, or a loop; `verify` reports those.
         """
-        out: list[ActionRecord] = []
+        out: list[Tag] = []
         seen: set[str] = set()
-        while name and name not in seen and len(out) < limit:
+        while name and name not in seen:
             seen.add(name)
             tag = self.by_name.get(name)
             record = tag.record if tag else None
-            if record is None:
+            if tag is None or record is None:
                 break
-            out.append(record)
+            out.append(tag)
             name = record.previous_tag
         return out
 
-    def of_model(self, model: str) -> list[Tag]:
-        return [
-            t
-            for n, t in self.by_name.items()
-            if (p := TagName.parse(n, self.prefix)) and p.model == model
-        ]
+    def chain(self, name: str | None) -> list[ActionRecord]:
+        """The records of chain_tags(NAME)."""
+        return [t.record for t in self.chain_tags(name) if t.record is not None]
 
 
 class Snapshot:

@@ -206,3 +206,51 @@ def verify(
         f"{result.actions} action{'s' if result.actions != 1 else ''}: {verdict}"
     )
     return EXIT_OK if report.ok else EXIT_NO
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    model: Model,
+    stage: Annotated[
+        Optional[str], typer.Option("--stage", help="Only this stage (or `archived`).")
+    ] = None,
+) -> int:
+    """Every action on a model, oldest first: when, what, who (verified signer) and why."""
+    from modelreg.services.history import history
+
+    g = _globals(ctx)
+    result = history(g.registry(), model, stage)
+    if not result.signing_required:
+        g.out.line(
+            "warning: policy has signing.required: false; this history is UNSIGNED and unverifiable",
+            err=True,
+        )
+    if g.out.as_json:
+        g.out.json(result.as_json())
+        return EXIT_OK
+    rows = []
+    for e in result.events:
+        who = e.signer if e.verified else f"UNVERIFIED ({e.note})"
+        weight = "" if e.weight is None else f"{e.weight:g}%"
+        rows.append(
+            [
+                e.at,
+                e.action,
+                e.stage,
+                e.version,
+                e.previous or "",
+                weight,
+                who,
+                e.reason,
+                e.commit[:12],
+            ]
+        )
+    if not rows:
+        g.out.line(f"no actions on {model} yet")
+        return EXIT_OK
+    g.out.table(
+        ["TIME", "ACTION", "STAGE", "VERSION", "PREVIOUS", "WEIGHT", "SIGNER", "REASON", "COMMIT"],
+        rows,
+    )
+    return EXIT_OK
