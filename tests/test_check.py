@@ -437,6 +437,23 @@ def test_stage_file_must_be_consistent(cli, example: Path) -> None:
     assert "archived summarizer@1.0.0 still serves staging" in result.out
 
 
+def test_stage_file_tag_chain_names_must_be_action_tags(cli, example: Path) -> None:
+    dg = cli("--repo", str(example), "--json", "show", "summarizer@1.1.0").json()["digest"]
+    write(
+        example / "stages/summarizer.yaml",
+        "schema: modelreg/stages/v1\nmodel: summarizer\nstages:\n"
+        f"  production: {{version: 1.1.0, digest: '{dg}', since: '2026-11-21T10:05:00Z'}}\n"
+        "tags:\n  production: modelreg/assistant/production/1\n"
+        "  staging: modelreg/summarizer/staging/x\n  archived: modelreg/summarizer/archived/2\n",
+    )
+    result = cli("--repo", str(example), "check")
+    assert result.code == 1
+    lines = [ln for ln in result.out.splitlines() if "[stage-state]" in ln]
+    assert len(lines) == 2, result.out  # archived/2 is a valid chain name
+    assert "tags.production: 'modelreg/assistant/production/1' is not an action tag" in lines[0]
+    assert "tags.staging:" in lines[1]
+
+
 def test_paths_only_checks_nothing_but_what_is_given(cli, example: Path) -> None:
     write(example / "models/assistant/1.1.0.yaml", "a: 1\na: 2\n")
     assert cli("check", "--paths-only", cwd=example).code == 0  # nothing given: nothing but HEAD

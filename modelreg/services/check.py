@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
+from modelreg.core.actions import ARCHIVED, TagName
 from modelreg.core.digest import CanonicalizationError, digest, short
 from modelreg.core.findings import Report
 from modelreg.core.names import model_name_problem, parse_version, version_sort_key
@@ -232,6 +233,7 @@ class Checker:
         for key, value in (
             ("allowed_signers", policy.allowed_signers),
             ("revocation_file", policy.revocation_file),
+            ("openpgp_keys", policy.openpgp_keys),
         ):
             if value is None:
                 continue
@@ -479,6 +481,23 @@ class Checker:
                         rel,
                         line,
                     )
+        for key, name in (data.get("tags") or {}).items():
+            tag = TagName.parse(name, self.policy.tag_prefix)
+            if tag is None or (tag.model, tag.stage) != (model, key):
+                self.add(
+                    "stage-state",
+                    f"tags.{key}: {name!r} is not an action tag of {model} {key} "
+                    f"({self.policy.tag_prefix}/{model}/{key}/<seq>)",
+                    rel,
+                    doc.line_of(("tags", key)),
+                )
+            elif key != ARCHIVED and key not in self.policy.stages:
+                self.add(
+                    "stage-state",
+                    f"tags.{key}: no such stage in policy",
+                    rel,
+                    doc.line_of(("tags", key)),
+                )
         for i, version in enumerate(data.get("archived") or ()):
             if not (self.reg.version_path(model, version)).is_file():
                 self.add(
