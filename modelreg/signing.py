@@ -107,7 +107,7 @@ def parse_allowed_signers(text: str) -> tuple[list[SignerEntry], list[tuple[int,
 # --- verification ---------------------------------------------------------------------
 
 _GOOD_SSH = re.compile(r'^Good "git" signature for (\S+) with (\S+) key (SHA256:\S+)$', re.M)
-_VALIDSIG = re.compile(r"^\[GNUPG:\] VALIDSIG (?:\S+ ){8}([0-9A-F]{40,64})$", re.M)
+_VALIDSIG = re.compile(r"^\[GNUPG:\] VALIDSIG (?:\S+ ){9}([0-9A-F]{40,64})$", re.M)
 _SSH_SIG = "-----BEGIN SSH SIGNATURE-----"
 _PGP_SIG = "-----BEGIN PGP SIGNATURE-----"
 SYSTEM_PATH = "/usr/bin:/bin:/usr/local/bin"

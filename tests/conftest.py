@@ -151,7 +151,7 @@ def make_key(folder: Path, principal: str) -> Key:
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(path)],
         check=True,
     )
-    public = " ".join(path.with_suffix(".pub").read_text().split()[:2])
+    public = " ".join(Path(f"{path}.pub").read_text().split()[:2])
     return Key(principal, path, public)
 
 
