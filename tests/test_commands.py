@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -419,3 +420,18 @@ def test_read_commands_do_not_follow_symlinked_models(cli, example: Path) -> Non
     assert "prod-alias" not in {v["model"] for v in listed["versions"]}
     result = cli("--repo", str(example), "show", "prod-alias@1.0.0")
     assert result.code == 2 and "models/prod-alias is a symbolic link" in result.err
+
+
+def test_status_names_each_models_last_action(cli, signed: Path) -> None:
+    for stage in ("development", "staging"):
+        assert (
+            cli("promote", "summarizer", "1.1.0", "--to", stage, "--reason", "r", cwd=signed).code
+            == 0
+        )
+    out = cli("status", cwd=signed).out
+    header, *rows = out.splitlines()
+    assert header.split()[-2:] == ["LAST", "ACTION"]
+    summarizer = next(r for r in rows if r.startswith("summarizer"))
+    assert summarizer.endswith("2026-11-20T10:00:00Z promote summarizer@1.1.0 to staging")
+    assert next(r for r in rows if r.startswith("assistant")).endswith(" -")
+    assert "LAST" not in json.dumps(cli("--json", "status", cwd=signed).json())

@@ -278,8 +278,11 @@ def status(
         return text
 
     g.out.table(
-        ["MODEL", *(s.upper() for s in result.stages)],
-        [[name, *(cell(row[s]) for s in result.stages)] for name, row in result.models.items()],
+        ["MODEL", *(s.upper() for s in result.stages), "LAST ACTION"],
+        [
+            [name, *(cell(row[s]) for s in result.stages), result.last_action.get(name, "-")]
+            for name, row in result.models.items()
+        ],
     )
     return EXIT_OK
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelreg.core.actions import iso_utc
 from modelreg.core.digest import canonical_json
 from modelreg.core.names import parse_ref
 from modelreg.errors import BadInput, NotFound
@@ -79,6 +80,7 @@ class StatusResult:
     stages: list[str]
     models: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
     signing_required: bool = True
+    last_action: dict[str, str] = field(default_factory=dict)  # model -> "<time> <subject>"
 
     def as_json(self) -> dict[str, Any]:
         return {"models": self.models}
@@ -182,4 +184,27 @@ def status(reg: Registry, model: str | None = None) -> StatusResult:
                 ),
             }
         result.models[name] = row
+    result.last_action = _last_actions(reg, result.models)
     return result
+
+
+def _last_actions(reg: Registry, models: dict[str, Any]) -> dict[str, str]:
+    """model -> "<tagger date> <subject>" of its newest action: one for-each-ref over chain heads."""
+    if reg.git is None:
+        return {}
+    heads = {
+        f"refs/tags/{tag}": name
+        for name in models
+        for tag in (reg.stage_state(name).get("tags") or {}).values()
+    }
+    if not heads:
+        return {}
+    out: dict[str, tuple[int, str]] = {}
+    rows = reg.git.for_each_ref(("refname", "taggerdate:unix", "contents:subject"), *sorted(heads))
+    for ref, epoch, subject in rows:
+        model = heads.get(ref)
+        if model is None or not epoch.isdigit():
+            continue
+        if model not in out or int(epoch) >= out[model][0]:
+            out[model] = (int(epoch), subject.removeprefix("modelreg: "))
+    return {m: f"{iso_utc(e)} {text}" for m, (e, text) in out.items()}
