@@ -79,7 +79,7 @@ class _Run:
         self.now = int(time.time())
         self._trusts: dict[tuple[bytes | None, ...], _Trust] = {}
         self.tags: TagIndex | None = None
-        self.relied: set[str] = set()  # eval files (repo paths) a signed action relied on
+        self._relied: set[str] | None = None
         self.touched: set[str] = set()  # models whose state changed in range
         self.result = VerifyResult(self.report, "")
 
@@ -190,7 +190,7 @@ class _Run:
                 elif status[0] == "A":
                     self.schema_valid(commit, path, rel, "model-version")
             elif rel.startswith(f"{EVALS}/"):
-                if status[0] in "MDT" and path in self.relied:
+                if status[0] in "MDT" and path in self.relied():
                     self.add(
                         "eval-changed",
                         "an eval file a signed action relied on was changed or deleted; "
@@ -215,6 +215,21 @@ class _Run:
                     commit=commit,
                     tag=tag.name,
                 )
+
+    def relied(self) -> set[str]:
+        """Eval files (repo paths) some action tag names in its Modelreg-Eval lines.
+
+        Read from every tag only when a range changes an existing eval file.
+        """
+        if self._relied is None:
+            assert self.tags is not None
+            self._relied = {
+                f"{self.prefix}{EVALS}/{r.model}/{r.version}/{suite}.yaml"
+                for tag in self.tags.by_name.values()
+                if (r := tag.record) is not None and r.version
+                for suite in r.evals
+            }
+        return self._relied
 
     def signer_files(self, policy: Policy) -> set[str]:
         return {
@@ -573,10 +588,6 @@ class _Run:
                 "the committed state file is not the state the action produces (edited by hand?)",
                 where=ctx,
             )
-        self.relied.update(
-            f"{self.prefix}{EVALS}/{record.model}/{record.version}/{suite}.yaml"
-            for suite in record.evals
-        )
 
     def check_merge(self, commit: str, parents: list[str]) -> None:
         """A merge brings no state of its own: each registry file equals one parent's."""
@@ -640,13 +651,6 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     trusted_base = run.trust(base_oid) if base_oid else None
     prefix = (trusted_base.policy if trusted_base else run.snapshot(head).policy).tag_prefix
     run.tags = TagIndex(git, prefix)
-    for tag in run.tags.by_name.values():
-        record = tag.record
-        if record and record.version:
-            run.relied.update(
-                f"{run.prefix}{EVALS}/{record.model}/{record.version}/{s}.yaml"
-                for s in record.evals
-            )
     singles = [c for c, parents in commits if len(parents) <= 1]
     changes = run.changes(singles)
     for commit, parents in commits:
