@@ -181,15 +181,17 @@ def verify(
         typer.Option("--all", help="Verify all history (each commit under its parent's policy)."),
     ] = False,
 ) -> int:
-    """The CI gate: every state change is a signed, authorised action whose rules held."""
+    """The CI gate: every state change is a signed, authorised action whose rules held.
+
+    With neither option: the commits since the branch's upstream, or all history
+    when it has none.
+    """
     from modelreg.errors import UsageError
     from modelreg.services.verify import run_verify
 
     g = _globals(ctx)
     if base is not None and all_history:
         raise UsageError("--base and --all exclude each other")
-    if base is None and not all_history:
-        raise UsageError("say what to verify: --base REV (a pull request) or --all (all history)")
     result = run_verify(g.registry(), base, all_history)
     report = result.report
     if g.out.as_json:

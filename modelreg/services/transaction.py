@@ -135,6 +135,7 @@ class Transaction:
         proc = self.git.run(
             "tag",
             "-s" if sign else "-a",
+            "--cleanup=verbatim",  # the message is data: no comment stripping
             "-F",
             "-",
             name,
@@ -143,26 +144,26 @@ class Transaction:
             env=self.env,
             check=False,
         )
+        stderr = proc.stderr.decode("utf-8", "replace")
+        first = next((ln for ln in stderr.splitlines() if ln.strip()), "git tag failed")
+        first = first.removeprefix("error: ").removeprefix("fatal: ")
         if proc.returncode != 0:
-            stderr = proc.stderr.decode("utf-8", "replace")
             if "already exists" in stderr:
                 raise EnvironmentFailure(
                     f"tag {name} already exists: another action took this sequence number; "
                     "run the action again",
                     rule="tag-exists",
                 )
-            first = next((ln for ln in stderr.splitlines() if ln.strip()), "git tag failed")
-            first = first.removeprefix("error: ").removeprefix("fatal: ")
             if sign:
-                raise EnvironmentFailure(
-                    f"cannot sign the action tag ({first}); policy requires signed actions: "
-                    "set up git signing, e.g. `git config --global gpg.format ssh && "
-                    "git config --global user.signingKey ~/.ssh/id_ed25519.pub`, and add your "
-                    "public key to the registry's allowed-signers file",
-                    rule="signing",
-                )
+                raise _cannot_sign(first)
             raise GitError(f"git tag: {first}")
-        return self.git.out("rev-parse", "--verify", f"refs/tags/{name}")
+        oid = self.git.out("rev-parse", "--verify", f"refs/tags/{name}")
+        if sign and not _has_signature(self.git.run("cat-file", "tag", oid).stdout):
+            # git 2.39 `tag -s` with an ssh key it cannot load prints an error, makes an
+            # UNSIGNED tag and exits 0: take it back and say why.
+            self.delete_tag(name, oid)
+            raise _cannot_sign(first if stderr.strip() else "git made no signature")
+        return oid
 
     def delete_tag(self, name: str, oid: str) -> None:
         self.git.run("update-ref", "-d", f"refs/tags/{name}", oid, check=False)
@@ -190,6 +191,27 @@ class Transaction:
                 f"once it is free run `git reset -q -- {path_in_repo}`"
             )
         return None
+
+
+def _cannot_sign(why: str) -> EnvironmentFailure:
+    return EnvironmentFailure(
+        f"cannot sign the action tag ({why}); policy requires signed actions: "
+        "set up git signing, e.g. `git config --global gpg.format ssh && "
+        "git config --global user.signingKey ~/.ssh/id_ed25519.pub`, and add your "
+        "public key to the registry's allowed-signers file",
+        rule="signing",
+    )
+
+
+def _has_signature(tag_object: bytes) -> bool:
+    return any(
+        marker in tag_object
+        for marker in (
+            b"-----BEGIN SSH SIGNATURE-----",
+            b"-----BEGIN PGP SIGNATURE-----",
+            b"-----BEGIN SIGNED MESSAGE-----",  # x509 (gpgsm)
+        )
+    )
 
 
 def _write_atomic(path: Path, content: bytes) -> None:

@@ -607,6 +607,11 @@ class _Run:
             )
 
 
+def _upstream(git: Git) -> str | None:
+    proc = git.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
 def _shallow(git: Git) -> bool:
     return git.out("rev-parse", "--is-shallow-repository") == "true"
 
@@ -628,6 +633,8 @@ def run_verify(reg: Registry, base: str | None = None, all_history: bool = False
         head = git.rev("HEAD^{commit}")
         if head is None:
             raise EnvironmentFailure("the branch has no commit yet", rule="no-commit")
+        if base is None and not all_history:
+            base = _upstream(git)  # like `git status`: what this branch adds to its upstream
         base_oid = None
         if base is not None:
             base_oid = git.rev(f"{base}^{{commit}}")
