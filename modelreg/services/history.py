@@ -10,8 +10,10 @@ by tag object and trust root, since a tag never changes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
+import itertools
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -137,7 +139,7 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
             if stage is not None and name != stage:
                 continue
             chains.append(list(reversed(tags.chain_tags(last))))  # oldest first
-        ordered = list(heapq.merge(*chains, key=lambda t: t.epoch or 0))
+        ordered = _in_branch_order(git, list(heapq.merge(*chains, key=lambda t: t.epoch or 0)))
         signatures = _signatures(git, snap, ordered) if policy.signing_required else {}
     events = []
     for tag in ordered:
@@ -171,6 +173,28 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
             )
         )
     return LogResult(model, events, policy.signing_required)
+
+
+def _in_branch_order(git: Git, tags: list[Tag]) -> list[Tag]:
+    """TAGS (sorted by tagger date) with actions of the same second put in commit order.
+
+    Tagger dates have one-second resolution; within a second, a commit that is an
+    ancestor of another came first.
+    """
+    out: list[Tag] = []
+    for _epoch, group in itertools.groupby(tags, key=lambda t: t.epoch or 0):
+        same = list(group)
+        if len(same) > 1:
+
+            def before(a: Tag, b: Tag) -> int:
+                if a.target == b.target:
+                    return 0
+                ancestor = git.run("merge-base", "--is-ancestor", a.target, b.target, check=False)
+                return -1 if ancestor.returncode == 0 else 1
+
+            same.sort(key=functools.cmp_to_key(before))
+        out += same
+    return out
 
 
 def _signatures(git: Git, snap: Snapshot, tags: list[Tag]) -> dict[str, Signature]:
