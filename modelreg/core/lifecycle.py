@@ -444,10 +444,11 @@ def render_state(state: dict[str, Any], stage_order: tuple[str, ...]) -> str:
     )
     for stage in order:
         entry = stages[stage]
+        # Keys are quoted like values: a stage named `on` or `no` is a boolean key in YAML 1.1.
         if entry is None:
-            lines.append(f"  {stage}: null")
+            lines.append(f"  {_scalar(stage)}: null")
             continue
-        lines.append(f"  {stage}:")
+        lines.append(f"  {_scalar(stage)}:")
         for key in ("version", "digest", "previous", "since"):
             if key in entry:
                 lines.append(f"    {key}: {_scalar(entry[key])}")
@@ -462,5 +463,5 @@ def render_state(state: dict[str, Any], stage_order: tuple[str, ...]) -> str:
     tags = state.get("tags") or {}
     if tags:
         lines.append("tags:")
-        lines += [f"  {k}: {_scalar(v)}" for k, v in sorted(tags.items())]
+        lines += [f"  {_scalar(k)}: {_scalar(v)}" for k, v in sorted(tags.items())]
     return "\n".join(lines) + "\n"

@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelreg.core.actions import ActionRecord, iso_utc, reason_problem
+from modelreg.core.actions import ARCHIVED, ActionRecord, iso_utc, reason_problem
 from modelreg.core.lifecycle import Decision, Refusal, Request, decide, render_state
+from modelreg.core.names import model_name_problem, parse_version
 from modelreg.core.policy import signers_for
-from modelreg.errors import EnvironmentFailure, GitError, Refused, UsageError
+from modelreg.errors import (
+    EnvironmentFailure,
+    GitError,
+    ModelregError,
+    NotFound,
+    Refused,
+    UsageError,
+)
 from modelreg.registry import MODELS, STAGES, Registry
 from modelreg.revision import Snapshot, Tag, trust_root
-from modelreg.services.transaction import Transaction, action_lock
+from modelreg.services.transaction import PreparedFile, Transaction, action_lock
 from modelreg.signing import Verifier
 from modelreg.vcs import Git, git_blob_id
 
@@ -92,20 +100,36 @@ def _context(reg: Registry) -> _Context:
 
 
 def check_request(req: Request) -> None:
-    problem = reason_problem(req.reason)
+    problem = reason_problem(req.reason) or model_name_problem(req.model)
     if problem:
         raise UsageError(problem)
+    if req.version is not None and parse_version(req.version) is None:
+        raise UsageError(f"{req.version!r} is not a version (MAJOR.MINOR.PATCH)")
+
+
+def _require_known(snap: Snapshot, req: Request) -> None:
+    """Unknown stage, model or version: bad input to the command (exit 2), as for `gate`."""
+    stages = snap.policy.stages
+    if req.stage != ARCHIVED and req.stage not in stages:
+        raise NotFound(f"unknown stage {req.stage!r} (stages: {', '.join(stages)})")
+    folder = snap.path(f"{MODELS}/{req.model}/")
+    files = snap.git.tree_blobs(snap.rev, [folder])
+    if not files:
+        raise NotFound(f"unknown model {req.model!r} (no {MODELS}/{req.model}/ at HEAD)")
+    if req.version and f"{folder}{req.version}.yaml" not in files:
+        raise NotFound(f"unknown version {req.model}@{req.version}")
 
 
 def run_action(reg: Registry, req: Request, push: bool = False) -> ActionResult:
     """Run REQ: one commit and one signed tag on the current branch (and on the remote)."""
     check_request(req)
     ctx = _context(reg)
+    where = _remote(ctx) if push else None  # a missing remote stops before anything is made
     git_dir = Path(ctx.git.out("rev-parse", "--absolute-git-dir"))
     with action_lock(git_dir):
         result = _local(ctx, req)
-        if push:
-            _push_with_retry(ctx, req, result)
+        if where is not None:
+            _push_with_retry(ctx, req, result, *where)
         return result
 
 
@@ -150,9 +174,16 @@ def _require_clean(ctx: _Context, snap: Snapshot, req: Request) -> None:
         if repo_path not in dirty and not changed:
             continue
         if rel.startswith(STAGES):
+            # The index may hold the stale copy too (an action interrupted before it wrote the
+            # work tree, or a locked index): restore from HEAD, not from the index.
+            drop = (
+                f"`git checkout HEAD -- {repo_path}`"
+                if found is not None
+                else f"`git rm -q --cached --ignore-unmatch -- {repo_path}` and delete the file"
+            )
             raise Refused(
                 f"{rel} has changes that are not committed; it is written only by modelreg "
-                f"actions: `git checkout -- {repo_path}` to drop them",
+                f"actions: {drop} to drop them",
                 rule="dirty-state",
             )
         what = "is not committed" if found is None else "has changes that are not committed"
@@ -177,11 +208,14 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
                 rule="wrong-branch",
             )
         _require_clean(ctx, snap, req)
+        _require_known(snap, req)
         actor, epoch = _ident(git)
         req = Request(req.action, req.model, req.stage, req.reason, actor, req.version, req.weight)
         try:
             decision = decide(snap, req, iso_utc(epoch))
         except Refusal as r:
+            if r.rule == "rollback-target":
+                _require_whole_chain(snap, req)
             raise Refused(r.message, rule=r.rule) from None
         result = ActionResult(req, state=decision.state)
         if decision.record is None:
@@ -198,16 +232,31 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
         message = record.message()
         tx = Transaction(git, ctx.branch, epoch)
         commit = tx.build_commit(head, snap.path(state_rel), content, message)
-        tag_oid = tx.create_tag(tag_name, commit, message, sign=policy.signing_required)
+        # Written in full before anything is visible: a file that cannot be written stops here.
+        prepared = PreparedFile(ctx.reg.root / state_rel, content)
         try:
-            result.signer = _preflight(git, snap, tag_oid, record.stage)
+            tag_oid = tx.create_tag(tag_name, commit, message, sign=policy.signing_required)
+            try:
+                result.signer = _preflight(git, snap, tag_oid, record.stage)
+            except BaseException:
+                tx.delete_tag(tag_name, tag_oid)
+                raise
+            if not tx.move_branch(commit, head, record.subject()):
+                tx.delete_tag(tag_name, tag_oid)
+                raise _Moved
         except BaseException:
-            tx.delete_tag(tag_name, tag_oid)
+            prepared.discard()
             raise
-        if not tx.move_branch(commit, head, record.subject()):
-            tx.delete_tag(tag_name, tag_oid)
-            raise _Moved
-    warning = tx.sync_worktree(ctx.reg.root, state_rel, snap.path(state_rel), content)
+    try:
+        warning = tx.install(prepared, snap.path(state_rel))
+    except OSError as e:
+        prepared.discard()
+        raise EnvironmentFailure(
+            f"the action landed (tag {tag_name}, commit {commit[:12]}), but {state_rel} could not "
+            f"be updated in the work tree ({e.strerror or e}): `git checkout HEAD -- "
+            f"{snap.path(state_rel)}`",
+            rule="write",
+        ) from None
     if warning:
         result.warnings.append(warning)
     result.record, result.commit, result.tag = record, commit, tag_name
@@ -217,6 +266,24 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
             "proves who made it"
         )
     return result
+
+
+def _require_whole_chain(snap: Snapshot, req: Request) -> None:
+    """Where a version served is read from the stage's tag chain: with tags missing here (a
+    shallow or --no-tags clone) "never served" would be a guess, so stop (exit 3) instead."""
+    last = (snap.state(req.model).get("tags") or {}).get(req.stage)
+    if not isinstance(last, str):
+        return
+    chain = snap.tags.chain(last)
+    missing = last if not chain else chain[-1].previous_tag
+    if missing is None:
+        return
+    raise EnvironmentFailure(
+        f"the action tags of {req.model} {req.stage} are not all in this clone ({missing} is "
+        "missing), so where a version served cannot be told: fetch them (`git fetch --tags`, "
+        "in a shallow clone `git fetch --unshallow --tags`) and run the action again",
+        rule="tags-missing",
+    )
 
 
 def _skew_warning(snap: Snapshot, record: ActionRecord, epoch: int) -> list[str]:
@@ -268,12 +335,15 @@ def _finish_interrupted(
     assert record is not None
     mine = tag.record
     parent = ctx.git.run("rev-parse", "-q", "--verify", f"{tag.target}^1", check=False)
+    state_rel = f"{STAGES}/{record.model}.yaml"
     same = (
         mine is not None
+        and tag.type == "tag"
         and tag.target_type == "commit"
         and parent.stdout.decode().strip() == head
         and (mine.action, mine.model, mine.stage, mine.version, mine.weight)
         == (record.action, record.model, record.stage, record.version, record.weight)
+        and _made_by_this_action(ctx, snap, head, tag, result.request, state_rel)
     )
     if not same:
         raise EnvironmentFailure(
@@ -281,17 +351,44 @@ def _finish_interrupted(
             f"stray tag; inspect it (`git show {tag.name}`), then fetch or delete it",
             rule="tag-exists",
         )
-    state_rel = f"{STAGES}/{record.model}.yaml"
+    # The run that left it may have died before its preflight: the tag must pass it now, or
+    # the branch would carry an action CI refuses.
+    try:
+        result.signer = _preflight(ctx.git, snap, tag.oid, record.stage)
+    except ModelregError as e:
+        raise EnvironmentFailure(
+            f"tag {tag.name} was left by an interrupted run of this action and does not verify "
+            f"({e.message}); delete it (`git tag -d {tag.name}`) and run the action again",
+            rule="tag-exists",
+        ) from None
     content = snap.reader.blob(f"{tag.target}:{snap.path(state_rel)}")
     tx = Transaction(ctx.git, ctx.branch, tag.epoch or 0)
+    prepared = PreparedFile(ctx.reg.root / state_rel, content)
     if not tx.move_branch(tag.target, head, f"{record.subject()} (finished)"):
+        prepared.discard()
         raise _Moved
-    warning = tx.sync_worktree(ctx.reg.root, state_rel, snap.path(state_rel), content)
+    warning = tx.install(prepared, snap.path(state_rel))
     result.warnings += [f"finished the interrupted action of {tag.name}"] + (
         [warning] if warning else []
     )
     result.record, result.commit, result.tag = mine, tag.target, tag.name
     return result
+
+
+def _made_by_this_action(
+    ctx: _Context, snap: Snapshot, head: str, tag: Tag, req: Request, state_rel: str
+) -> bool:
+    """Whether TAG's commit is exactly what REQ makes on HEAD at the tag's time: only the
+    state file changed, and to the state the rules give (as `verify` will check)."""
+    changed = ctx.git.out("diff-tree", "--no-commit-id", "--name-only", "-r", head, tag.target)
+    if changed.splitlines() != [snap.path(state_rel)]:
+        return False
+    try:
+        again = decide(snap, req, iso_utc(tag.epoch or 0))
+        theirs = Snapshot(ctx.git, tag.target, ctx.prefix, snap.reader).state(req.model)
+    except (Refusal, ModelregError):
+        return False
+    return again.state == theirs
 
 
 # --- push ----------------------------------------------------------------------------
@@ -339,13 +436,30 @@ def _push_once(git: Git, remote: str, merge: str, tag: str | None) -> str:
         r"\[rejected\].*\((fetch first|non-fast-forward|already exists|stale info)\)", text
     ):
         return "moved"
-    declined = re.search(r"\[remote rejected\] .*\(((?!atomic push failed).*)\)", text)
-    if declined:
+    reasons = [
+        r for r in re.findall(r"\[remote rejected\][^(\n]*\(([^\n]*)\)", text) if r not in _KNOCK_ON
+    ]
+    # The remote's ref transaction failed: another push moved the branch (or held its lock)
+    # between what the remote advertised and its update ("cannot lock ref ...: is at X but
+    # expected Y"). A race like a non-fast-forward: fetch and rebuild.
+    if "atomic transaction failed" in reasons or "cannot lock ref" in text:
+        return "moved"
+    if reasons:
+        said = [
+            ln.removeprefix("remote:").strip()
+            for ln in text.splitlines()
+            if ln.startswith("remote:") and ln.removeprefix("remote:").strip()
+        ]
+        detail = f": {said[0]}" if said else ""  # what the hook printed, e.g. why it refused
         raise EnvironmentFailure(
-            f"--push: {remote} refused the push ({declined[1]}); nothing was pushed",
+            f"--push: {remote} refused the push ({reasons[0]}{detail}); nothing was pushed",
             rule="push",
         )
     return "unreachable"
+
+
+# What receive-pack reports for the other refs of an atomic push that one ref's failure sank.
+_KNOCK_ON = frozenset({"atomic push failure", "atomic push failed"})
 
 
 def _confirmed(git: Git, remote: str, merge: str, tag: str | None) -> bool:
@@ -382,8 +496,11 @@ def _undo(ctx: _Context, result: ActionResult) -> None:
     result.commit = result.tag = result.record = None
 
 
-def _catch_up(ctx: _Context, remote: str, merge: str, req: Request) -> None:
-    """Fetch the remote branch and its action tags and fast-forward to it, or stop (exit 3)."""
+def _catch_up(ctx: _Context, remote: str, merge: str, req: Request) -> bool:
+    """Fetch the remote branch and its action tags and fast-forward to it, or stop (exit 3).
+
+    True when the remote holds another action on REQ's model and stage than we did.
+    """
     git = ctx.git
     before = git.rev("HEAD")
     git.run("fetch", "-q", "--no-tags", "--", remote, merge)
@@ -403,45 +520,61 @@ def _catch_up(ctx: _Context, remote: str, merge: str, req: Request) -> None:
         theirs = Snapshot(git, tip, ctx.prefix, reader).state(req.model)
     git.run("merge", "--ff-only", "-q", tip)
     stage = req.stage
-    if (ours.get("tags") or {}).get(stage) != (theirs.get("tags") or {}).get(stage):
-        raise EnvironmentFailure(
-            f"--push: someone else acted on {req.model} {stage} meanwhile ({remote} now has "
-            "their action, fetched here); check `modelreg status`, then run yours again",
-            rule="push-conflict",
-        )
+    return bool((ours.get("tags") or {}).get(stage) != (theirs.get("tags") or {}).get(stage))
 
 
-def _push_with_retry(ctx: _Context, req: Request, result: ActionResult) -> None:
-    remote, merge = _remote(ctx)
-    for attempt in range(MAX_PUSH_ATTEMPTS):
-        tag = _chain_tag(result)
-        outcome = _push_once(ctx.git, remote, merge, tag)
-        if outcome == "ok":
-            if not _confirmed(ctx.git, remote, merge, tag):
-                raise EnvironmentFailure(
-                    f"--push: git reported success but {remote} does not show the branch and "
-                    f"tag {tag}; check `git ls-remote {remote}`",
-                    rule="push",
-                )
-            result.pushed = f"{remote} {merge.removeprefix('refs/heads/')}"
-            return
-        try:
+def _conflict(remote: str, req: Request) -> EnvironmentFailure:
+    return EnvironmentFailure(
+        f"--push: someone else acted on {req.model} {req.stage} meanwhile ({remote} now has "
+        "their action, fetched here); check `modelreg status`, then run yours again",
+        rule="push-conflict",
+    )
+
+
+def _push_with_retry(
+    ctx: _Context, req: Request, result: ActionResult, remote: str, merge: str
+) -> None:
+    """Push RESULT; on a moved remote rebuild on its tip and push again. Any failure takes the
+    local action back (exit 3), so neither side keeps half of it."""
+    try:
+        for attempt in range(MAX_PUSH_ATTEMPTS):
+            tag = _chain_tag(result)
+            outcome = _push_once(ctx.git, remote, merge, tag)
+            if outcome == "ok":
+                break
             if outcome == "unreachable":
                 if attempt + 1 < MAX_PUSH_ATTEMPTS:
                     time.sleep(0.1 * 2**attempt)
                     continue
-                break
+                raise EnvironmentFailure(
+                    f"--push: could not push to {remote} after {MAX_PUSH_ATTEMPTS} tries; nothing "
+                    "was pushed, and the local action was taken back",
+                    rule="push",
+                )
             _undo(ctx, result)
-            _catch_up(ctx, remote, merge, req)
+            conflict = _catch_up(ctx, remote, merge, req)
             fresh = _local(ctx, req)
-        except BaseException:
-            _undo(ctx, result)
-            raise
-        fresh.warnings = result.warnings + fresh.warnings
-        result.__dict__.update(fresh.__dict__)
-    _undo(ctx, result)
-    raise EnvironmentFailure(
-        f"--push: could not push to {remote} after {MAX_PUSH_ATTEMPTS} tries; nothing was "
-        "pushed, and the local action was taken back",
-        rule="push",
-    )
+            if conflict and fresh.noop is None:
+                # Their action on this stage wins; ours would silently override it.
+                _undo(ctx, fresh)
+                raise _conflict(remote, req)
+            # (a no-op: the remote already holds what was asked, e.g. our own interrupted push)
+            fresh.warnings = result.warnings + fresh.warnings
+            result.__dict__.update(fresh.__dict__)
+        else:
+            raise EnvironmentFailure(
+                f"--push: {remote} kept moving ({MAX_PUSH_ATTEMPTS} tries); nothing was pushed, "
+                "and the local action was taken back; run it again",
+                rule="push",
+            )
+    except BaseException:
+        _undo(ctx, result)
+        raise
+    # Pushed: from here on the remote may hold the action, so the clone keeps it too.
+    if not _confirmed(ctx.git, remote, merge, tag):
+        raise EnvironmentFailure(
+            f"--push: git reported success but {remote} does not show the branch and "
+            f"tag {tag}; check `git ls-remote {remote}`, then run the action again with --push",
+            rule="push",
+        )
+    result.pushed = f"{remote} {merge.removeprefix('refs/heads/')}"

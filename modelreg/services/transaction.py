@@ -3,10 +3,11 @@
 The order is chosen so that every interruption leaves a state a rerun can
 finish or that is as before:
 
-1. build the commit from a private index (a dirty or locked index never leaks in);
+1. build the commit from a private index (a dirty or locked index never leaks in), and
+   write the new state file in full to a temp file beside it (a write error stops here);
 2. create the signed tag on that commit (a failure leaves only an unreachable object);
 3. move the branch with compare-and-swap (`update-ref NEW OLD`);
-4. write the state file (temp file + rename) and stage it in the user's index.
+4. rename the temp file over the state file and stage it in the user's index.
 
 A tag left by an interrupted step 3 is found by the rerun and finished. A
 modelreg lock file in the git dir serialises actions in one clone; git's own
@@ -16,6 +17,7 @@ lock files are never touched.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -177,12 +179,11 @@ class Transaction:
         self, root: Path, rel_to_root: str, path_in_repo: str, content: bytes | None
     ) -> str | None:
         """Write the state file and stage it; a warning when the user's index is locked."""
-        target = root / rel_to_root
-        if content is None:
-            if target.exists():
-                target.unlink()
-        else:
-            _write_atomic(target, content)
+        return self.install(PreparedFile(root / rel_to_root, content), path_in_repo)
+
+    def install(self, prepared: PreparedFile, path_in_repo: str) -> str | None:
+        """Put PREPARED in place (one rename) and stage it; a warning when the index is locked."""
+        prepared.place()
         args = ["update-index", "--add", "--remove", "--", path_in_repo]
         proc = self.git.run(*args, check=False)
         if proc.returncode != 0:
@@ -191,6 +192,72 @@ class Transaction:
                 f"once it is free run `git reset -q -- {path_in_repo}`"
             )
         return None
+
+
+class PreparedFile:
+    """CONTENT written in full beside TARGET (fsynced), put in place later by one rename.
+
+    Written before the branch moves, so that a file that cannot be written (full disk,
+    read-only folder) stops the action while nothing has changed; after the move only the
+    rename is left. CONTENT None removes TARGET instead.
+    """
+
+    def __init__(self, target: Path, content: bytes | None) -> None:
+        self.target = target
+        self.temp: Path | None = None
+        self.made_folder = False
+        if content is None:
+            return
+        try:
+            self.made_folder = not target.parent.exists()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as e:
+            raise _cannot_write(target, e) from None
+        self.temp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                # mkstemp makes the file 0600; give it the mode a plain open() would.
+                try:
+                    mode = stat.S_IMODE(os.stat(target).st_mode)
+                except FileNotFoundError:
+                    mode = 0o666 & ~_umask()
+                os.fchmod(f.fileno(), mode)
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            self.discard()
+            raise _cannot_write(target, e) from None
+
+    def place(self) -> None:
+        if self.temp is None:
+            self.target.unlink(missing_ok=True)
+        else:
+            os.replace(self.temp, self.target)
+            self.temp = None
+
+    def discard(self) -> None:
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)
+            self.temp = None
+            if self.made_folder:
+                try:
+                    self.target.parent.rmdir()  # only when still empty
+                except OSError:
+                    pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set back at once
+    os.umask(mask)
+    return mask
+
+
+def _cannot_write(target: Path, e: OSError) -> EnvironmentFailure:
+    return EnvironmentFailure(
+        f"cannot write {target} ({e.strerror or e}); nothing was changed", rule="write"
+    )
 
 
 def _cannot_sign(why: str) -> EnvironmentFailure:
@@ -212,9 +279,3 @@ def _has_signature(tag_object: bytes) -> bool:
             b"-----BEGIN SIGNED MESSAGE-----",  # x509 (gpgsm)
         )
     )
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    from modelreg.yamlio import write_atomic
-
-    write_atomic(path, content.decode("utf-8"))
