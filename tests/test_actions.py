@@ -1150,3 +1150,63 @@ def test_action_lock_waits_then_reports_and_takes_over_a_dead_holder(tmp_path: P
     with action_lock(tmp_path, wait=0.2):
         assert lock.read_text() == f"{os.getpid()}\n"
     assert not lock.exists()
+
+
+# --- messages that say what to do ----------------------------------------------------
+
+
+def test_archive_refusal_names_every_role(run: Callable[..., Any], signed: Path) -> None:
+    land(run, *promote("summarizer", "1.0.0", "development"))
+    land(run, *promote("summarizer", "1.0.0", "staging"))
+    land(run, *promote("summarizer", "1.1.0", "development"))
+    result = refused(run, signed, ["archive", "summarizer", "1.0.0", "--reason", "r"], "archived")
+    assert (
+        "summarizer@1.0.0 is development's rollback target (previous) and serves staging"
+        in result.err
+    )
+
+
+@pytest.mark.parametrize("weight", ["0", "-5", "100.5", "nan", "inf"])
+def test_canary_weight_out_of_range_is_bad_input(
+    run: Callable[..., Any], signed: Path, weight: str
+) -> None:
+    to_production(run, "summarizer", "1.0.0")
+    land(run, *promote("summarizer", "1.1.0", "development"))
+    land(run, *promote("summarizer", "1.1.0", "staging"))
+    args = ["canary", "start", "summarizer", "1.1.0", "--stage", "production", "--weight", weight]
+    refused(run, signed, [*args, "--reason", "r"], "--weight", code=2)
+
+
+def test_future_dated_action_is_refused_before_anything_lands(
+    run: Callable[..., Any], signed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2099-01-01T00:00:00Z")
+    refused(run, signed, promote("summarizer", "1.1.0", "development"), "in the future", code=3)
+
+
+def test_gate_refusal_points_at_uncommitted_evals(run: Callable[..., Any], signed: Path) -> None:
+    land(run, *promote("assistant", "1.0.0", "development"))
+    land(run, *promote("assistant", "1.0.0", "staging"))
+    args = ["eval", "add", "assistant", "1.0.0", "--suite", "regression"]
+    assert run(*args, "--metric", "accuracy=0.95", "--metric", "latency_p95_ms=700").code == 0
+    eval_file = signed / "evals/assistant/1.0.0/regression.yaml"
+    assert eval_file.is_file()
+    result = run(*promote("assistant", "1.0.0", "production"))
+    assert result.code == 1
+    assert "evals/assistant/1.0.0/ has eval files that are not committed" in result.err
+    commit_all(signed, "the regression eval")
+    land(run, *promote("assistant", "1.0.0", "production"))
+
+
+def test_a_stage_whose_signers_are_an_empty_group(run: Callable[..., Any], signed: Path) -> None:
+    edit_policy(
+        signed, "release-managers: [alice@example.com, bob@example.com]", "release-managers: []"
+    )
+    land(run, *promote("summarizer", "1.1.0", "development"))
+    land(run, *promote("summarizer", "1.1.0", "staging"))
+    refused(
+        run,
+        signed,
+        promote("summarizer", "1.1.0", "production"),
+        "policy allows nobody: its signers name only empty groups",
+    )

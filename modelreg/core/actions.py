@@ -29,6 +29,9 @@ ARCHIVED = "archived"  # the stage word of archive and unarchive tags
 # Actions after which the action's version is what the stage serves.
 SERVING_ACTIONS = frozenset({"promote", "rollback", "canary-promote"})
 MAX_REASON = 1000
+# An action dated later than this after the verifier's clock is refused (a clock or a
+# GIT_COMMITTER_DATE in the future would let a tag outlive its key's valid-before).
+MAX_FUTURE_SECONDS = 600
 
 _STAGE_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
 _SEQ_RE = re.compile(r"[1-9][0-9]{0,17}\Z")

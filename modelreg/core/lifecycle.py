@@ -320,16 +320,27 @@ class _Decider:
         _data, dg = self.registered(version)
         if version in self.archived:
             return None, f"{self.req.model}@{version} is already archived"
-        for stage, entry in self.stages.items():
+        roles = []
+        for stage in [s for s in self.policy.stages if s in self.stages] + sorted(
+            s for s in self.stages if s not in self.policy.stages
+        ):
+            entry = self.stages[stage]
             if not isinstance(entry, dict):
                 continue
             canary = entry.get("canary") or {}
-            if version in (entry.get("version"), entry.get("previous"), canary.get("version")):
-                raise Refusal(
-                    "archive",
-                    f"{self.req.model}@{version} serves {stage} (or is its previous or canary); "
-                    "it cannot be archived",
-                )
+            for role, held in (
+                (f"serves {stage}", entry.get("version")),
+                (f"is {stage}'s rollback target (previous)", entry.get("previous")),
+                (f"is {stage}'s canary", canary.get("version")),
+            ):
+                if held == version:
+                    roles.append(role)
+        if roles:
+            raise Refusal(
+                "archive",
+                f"{self.req.model}@{version} {' and '.join(roles)}: it cannot be archived while "
+                "in use",
+            )
         self.archived = sorted({*self.archived, version}, key=version_sort_key)
         return self.record(version=version, digest=dg), None
 

@@ -96,3 +96,8 @@ def signers_for(policy: Policy, stage: str) -> frozenset[str] | None:
     for name in rule.signers:
         out.update(policy.groups.get(name, (name,)))
     return frozenset(out)
+
+
+def describe_signers(allowed: frozenset[str]) -> str:
+    """ALLOWED for a message: the principals, or why there are none."""
+    return ", ".join(sorted(allowed)) or "nobody: its signers name only empty groups"

@@ -6,16 +6,23 @@ HEAD, asks the rules, and hands the result to the transaction.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelreg.core.actions import ARCHIVED, ActionRecord, iso_utc, reason_problem
+from modelreg.core.actions import (
+    ARCHIVED,
+    MAX_FUTURE_SECONDS,
+    ActionRecord,
+    iso_utc,
+    reason_problem,
+)
 from modelreg.core.lifecycle import Decision, Refusal, Request, decide, render_state
 from modelreg.core.names import model_name_problem, parse_version
-from modelreg.core.policy import signers_for
+from modelreg.core.policy import describe_signers, signers_for
 from modelreg.errors import (
     EnvironmentFailure,
     GitError,
@@ -24,7 +31,7 @@ from modelreg.errors import (
     Refused,
     UsageError,
 )
-from modelreg.registry import MODELS, STAGES, Registry
+from modelreg.registry import EVALS, MODELS, STAGES, Registry
 from modelreg.revision import Snapshot, Tag, trust_root
 from modelreg.services.transaction import PreparedFile, Transaction, action_lock
 from modelreg.signing import Verifier
@@ -105,6 +112,8 @@ def check_request(req: Request) -> None:
         raise UsageError(problem)
     if req.version is not None and parse_version(req.version) is None:
         raise UsageError(f"{req.version!r} is not a version (MAJOR.MINOR.PATCH)")
+    if req.weight is not None and not (math.isfinite(req.weight) and 0 < req.weight <= 100):
+        raise UsageError("--weight must be above 0 and at most 100 (percent of the traffic)")
 
 
 def _require_known(snap: Snapshot, req: Request) -> None:
@@ -210,13 +219,19 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
         _require_clean(ctx, snap, req)
         _require_known(snap, req)
         actor, epoch = _ident(git)
+        if epoch > time.time() + MAX_FUTURE_SECONDS:
+            raise EnvironmentFailure(
+                f"the action would be dated {iso_utc(epoch)}, in the future: check the clock and "
+                "GIT_COMMITTER_DATE (verify refuses future-dated actions)",
+                rule="clock",
+            )
         req = Request(req.action, req.model, req.stage, req.reason, actor, req.version, req.weight)
         try:
             decision = decide(snap, req, iso_utc(epoch))
         except Refusal as r:
             if r.rule == "rollback-target":
                 _require_whole_chain(snap, req)
-            raise Refused(r.message, rule=r.rule) from None
+            raise Refused(r.message + _uncommitted_evals(ctx, snap, req, r), rule=r.rule) from None
         result = ActionResult(req, state=decision.state)
         if decision.record is None:
             result.noop = decision.noop
@@ -297,6 +312,17 @@ def _skew_warning(snap: Snapshot, record: ActionRecord, epoch: int) -> list[str]
     ]
 
 
+def _uncommitted_evals(ctx: _Context, snap: Snapshot, req: Request, refusal: Refusal) -> str:
+    """A hint when a gate failed while the work tree holds eval files HEAD does not."""
+    if refusal.rule != "gate" or not req.version:
+        return ""
+    folder = snap.path(f"{EVALS}/{req.model}/{req.version}/")
+    status = ctx.git.run("status", "--porcelain", "--untracked-files=all", "--", folder).stdout
+    if not status.strip():
+        return ""
+    return f" ({folder} has eval files that are not committed: actions read committed files)"
+
+
 def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None:
     """Verify the new tag as `verify` will, before the branch moves; the signer's principal.
 
@@ -312,16 +338,16 @@ def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None
         sig = verifier.verify("tag", tag_oid, text)
     if not sig.ok or sig.principal is None:
         raise EnvironmentFailure(
-            f"the action tag's signature does not verify ({sig.message}); add your public key "
-            f"to {policy.allowed_signers} (committed, signed by a release manager) and use it as "
-            "user.signingKey",
+            f"the action tag's signature does not verify against the registry's trusted signers "
+            f"({sig.message}): your public key must be in {policy.allowed_signers} (committed), "
+            "not revoked and valid now, and user.signingKey must name it",
             rule="signing",
         )
     allowed = signers_for(policy, stage)
     if allowed is not None and sig.principal not in allowed:
         raise Refused(
             f"{sig.principal} may not sign actions on {stage} (policy allows "
-            f"{', '.join(sorted(allowed))})",
+            f"{describe_signers(allowed)})",
             rule="signer-not-allowed",
         )
     return sig.principal
