@@ -435,3 +435,21 @@ def test_status_names_each_models_last_action(cli, signed: Path) -> None:
     assert summarizer.endswith("2026-11-20T10:00:00Z promote summarizer@1.1.0 to staging")
     assert next(r for r in rows if r.startswith("assistant")).endswith(" -")
     assert "LAST" not in json.dumps(cli("--json", "status", cwd=signed).json())
+
+
+def test_list_names_stages_in_policy_order(cli, example: Path) -> None:
+    dg = cli("--repo", str(example), "--json", "show", "summarizer@1.1.0").json()["digest"]
+    entry = f"{{version: 1.1.0, digest: '{dg}', since: '2026-11-21T10:05:00Z'}}"
+    (example / "stages").mkdir()
+    (example / "stages/summarizer.yaml").write_text(
+        f"schema: modelreg/stages/v1\nmodel: summarizer\nstages:\n"
+        f"  production: {entry}\n  development: {entry}\n"
+    )
+    row = next(
+        r
+        for r in cli("--repo", str(example), "list", "summarizer").out.splitlines()
+        if "1.1.0" in r
+    )
+    assert "development, production" in row
+    data = cli("--repo", str(example), "--json", "list", "summarizer").json()
+    assert data["versions"][1]["stages"] == ["development", "production"]

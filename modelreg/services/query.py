@@ -89,8 +89,13 @@ class StatusResult:
 def _lifecycles(reg: Registry, model: str) -> dict[str, Lifecycle]:
     """{version: Lifecycle} of every version of MODEL the state file mentions."""
     state = reg.stage_state(model)
+    stages = state.get("stages") or {}
+    order = [s for s in reg.policy.stages if s in stages] + sorted(
+        s for s in stages if s not in reg.policy.stages
+    )
     out: dict[str, Lifecycle] = {}
-    for stage, entry in (state.get("stages") or {}).items():
+    for stage in order:  # policy order: development, staging, production
+        entry = stages[stage]
         if not entry:
             continue
         out.setdefault(entry["version"], Lifecycle()).stages.append(stage)
