@@ -141,15 +141,18 @@ def interpret(fmt: str | None, returncode: int, stderr: str, keyring: dict[str, 
         return Signature(False, None, None, "not signed")
     if returncode != 0:
         lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+        # "Good ..." lines are never repeated: git prints them when it then says no.
         useful = [
-            ln for ln in lines if not ln.startswith(("Good ", "[GNUPG:]", "gpg: ")) or "BAD" in ln
+            ln
+            for ln in lines
+            if "Good" not in ln and (not ln.startswith(("[GNUPG:]", "gpg: ")) or "BAD" in ln)
         ]
         if fmt == "ssh" and any("No principal matched" in ln for ln in lines):
             why = "signed by a key that is not in the trusted allowed-signers file"
         elif any("no signature found" in ln for ln in lines):
             why = "not signed"
         else:
-            why = (useful or lines or ["signature verification failed"])[-1]
+            why = (useful or [f"signature verification failed (git exit status {returncode})"])[-1]
             why = why.removeprefix("error: ").removeprefix("fatal: ")
         return Signature(False, None, fmt, why)
     if fmt == "ssh":
@@ -185,7 +188,9 @@ def isolated_env(home: Path) -> dict[str, str]:
     """An environment for git in which no user, system or ambient setting applies.
 
     HOME and GNUPGHOME are private folders; no global or system config; replace
-    refs ignored (`refs/replace/` could swap what a commit or tag holds).
+    refs ignored (`refs/replace/` could swap what a commit or tag holds); the
+    grafts file too (`info/grafts` rewrites parents, and GIT_NO_REPLACE_OBJECTS
+    does not turn it off): git is pointed at a file that does not exist.
     """
     git_dir = Path(_program("git") or "/usr/bin/git").parent
     return {
@@ -195,6 +200,7 @@ def isolated_env(home: Path) -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_GRAFT_FILE": str(home / "no-grafts"),
         "GIT_TERMINAL_PROMPT": "0",
         "LC_ALL": "C",
     }

@@ -81,6 +81,8 @@ class _Run:
         self.tags: TagIndex | None = None
         self._relied: set[str] | None = None
         self.touched: set[str] = set()  # models whose state changed in range
+        self.dates: dict[str, int] = {}  # commit -> committer date
+        self.floors: dict[str, int] = {}  # commit -> its actions may not be dated before this
         self.result = VerifyResult(self.report, "")
 
     # --- helpers -------------------------------------------------------------------
@@ -131,8 +133,51 @@ class _Run:
     # --- the range -----------------------------------------------------------------
 
     def commits(self, spec: list[str]) -> list[tuple[str, list[str]]]:
-        out = self.git.out("rev-list", "--reverse", "--topo-order", "--parents", *spec, "--")
-        return [(line.split()[0], line.split()[1:]) for line in out.splitlines() if line]
+        """(commit, parents) of the range, parents first; committer dates kept in self.dates."""
+        out = self.git.out(
+            "rev-list", "--reverse", "--topo-order", "--parents", "--timestamp", *spec, "--"
+        )
+        rows = []
+        for line in out.splitlines():
+            stamp, commit, *parents = line.split()
+            self.dates[commit] = int(stamp)
+            rows.append((commit, parents))
+        return rows
+
+    def time_floors(self, commits: list[tuple[str, list[str]]]) -> None:
+        """The date before which no action of each commit may be dated (back-dating).
+
+        The signer chooses a tag's date, and ssh-keygen judges `valid-before`
+        against it; these dates the signer cannot move: the commits an action
+        was made on, and the trusted commits outside the range it descends from
+        (carried through the range, so back-dated commits in a pull request do
+        not lower it). For the first action on a stage there is no previous
+        tag to compare with, and this is what catches it.
+        """
+        trusted: dict[str, int] = {}
+        for commit, parents in commits:
+            floor = base = 0
+            for p in parents:
+                if p in trusted:  # in range: its date, and the trusted date it carries
+                    floor = max(floor, self.dates[p])
+                    base = max(base, trusted[p])
+                else:  # outside the range: trusted history
+                    base = max(base, self.commit_date(p))
+            trusted[commit] = base
+            self.floors[commit] = max(floor, base)
+
+    def commit_date(self, commit: str) -> int:
+        """COMMIT's committer date (0 when the object is not here)."""
+        if commit not in self.dates:
+            found = self.reader.read(commit)
+            header = found[2].split(b"\n\n", 1)[0] if found and found[1] == "commit" else b""
+            stamps = [
+                line.rsplit(b" ", 2)[-2]
+                for line in header.split(b"\n")
+                if line.startswith(b"committer ")
+            ]
+            self.dates[commit] = int(stamps[0]) if stamps and stamps[0].isdigit() else 0
+        return self.dates[commit]
 
     def changes(self, commits: list[str]) -> dict[str, list[tuple[str, str]]]:
         """{commit: [(status, path)]} against the first parent, for non-merge commits."""
@@ -391,10 +436,13 @@ class _Run:
             model = rel[len(STAGES) + 1 : -len(".yaml")]
             state = self.safe_state(commit, model)
             named = [t for t in (state.get("tags") or {}).values() if isinstance(t, str)]
-            moved = [
+            moved = [  # tags on a commit elsewhere (on a tree or a tag: tag-target, below)
                 n
                 for n in named
-                if self.tags and n in self.tags.by_name and self.tags.by_name[n].target != commit
+                if self.tags
+                and n in self.tags.by_name
+                and self.tags.by_name[n].target != commit
+                and self.tags.by_name[n].target_type == "commit"
             ]
             fresh = [n for n in moved if self.is_new_tag(n, commit)]
             if fresh:
@@ -480,6 +528,17 @@ class _Run:
                 commit=commit,
                 tag=tag.name,
             )
+        floor = self.floors.get(commit, 0)
+        if tag.epoch < floor - CLOCK_SKEW_SECONDS:
+            self.add(
+                "tag-backdated",
+                f"the tag is dated {iso_utc(tag.epoch)}, {(floor - tag.epoch) // 3600} h before "
+                f"the history it was made on ({iso_utc(floor)}): back-dated",
+                file=path,
+                commit=commit,
+                tag=tag.name,
+            )
+            return
         previous = self.tags.by_name.get(record.previous_tag or "") if self.tags else None
         if previous is None or previous.epoch is None or previous.epoch <= tag.epoch:
             return
@@ -561,8 +620,9 @@ class _Run:
                 r.rule, f"the action's rules did not hold at its parent: {r.message}", where=ctx
             )
             return
-        except BadInput as e:
-            self.add("schema", e.message, where=ctx)
+        except BadInput as e:  # a file the rules read (an eval, a version) is unusable
+            at = f"{e.file}:{e.line}: " if e.file and e.line else f"{e.file}: " if e.file else ""
+            self.add("schema", f"the action's rules cannot be checked: {at}{e.message}", where=ctx)
             return
         if decision.record is None:
             self.add("action-noop", f"the action changes nothing: {decision.noop}", where=ctx)
@@ -589,19 +649,32 @@ class _Run:
                 where=ctx,
             )
 
-    def check_merge(self, commit: str, parents: list[str]) -> None:
-        """A merge brings no state of its own: each registry file equals one parent's."""
-        paths = [f"{self.prefix}{d}" for d in (STAGES, MODELS, POLICY_FILE)]
+    def check_merge(self, commit: str, parents: list[str], trust: _Trust | None) -> None:
+        """A merge brings no change of its own to what decides a verdict.
+
+        State, registered versions, policy, the signer lists and the eval files
+        an action relied on must each equal that file in one of the parents: a
+        change made in the merge itself (an "evil merge", or a conflict resolved
+        by hand) was never checked as an action, a signed trust change or evidence.
+        """
+        signer_files = sorted(self.signer_files(trust.policy)) if trust else []
+        paths = [f"{self.prefix}{d}" for d in (STAGES, MODELS, POLICY_FILE, EVALS, *signer_files)]
         mine = self.git.tree_blobs(commit, paths)
         theirs = [self.git.tree_blobs(p, paths) for p in parents]
+        evals = f"{self.prefix}{EVALS}/"
         for path in sorted(set(mine) | set().union(*theirs)):
             if any(t.get(path) == mine.get(path) for t in theirs):
                 continue
-            rule = "merge-state" if path.startswith(f"{self.prefix}{STAGES}/") else "merge-change"
+            if path.startswith(evals) and path not in self.relied():
+                continue  # evidence no action relied on yet: checked when one does
+            if path.startswith(f"{self.prefix}{STAGES}/"):
+                rule, why = "merge-state", "state only changes in action commits"
+            else:
+                rule, why = "merge-change", "make the change in a commit of its own"
             self.add(
                 rule,
-                "a merge commit changed this file on its own (a conflict resolved by "
-                "hand?); state only changes in action commits",
+                f"a merge commit changed this file on its own (a conflict resolved by "
+                f"hand?); {why}",
                 file=path,
                 commit=commit,
             )
@@ -654,6 +727,7 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     spec = [head] if base_oid is None else [head, f"^{base_oid}"]
     run.result.range = "all history" if base_oid is None else f"{base}..HEAD"
     commits = run.commits(spec)
+    run.time_floors(commits)
     run.result.commits = len(commits)
     trusted_base = run.trust(base_oid) if base_oid else None
     prefix = (trusted_base.policy if trusted_base else run.snapshot(head).policy).tag_prefix
@@ -662,7 +736,11 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     changes = run.changes(singles)
     for commit, parents in commits:
         if len(parents) > 1:
-            run.check_merge(commit, parents)
+            try:
+                merge_trust = trusted_base or run.trust(parents[0])
+            except BadInput:
+                merge_trust = None  # the first parent's own commit reports its policy
+            run.check_merge(commit, parents, merge_trust)
             continue
         try:
             trust = trusted_base or run.trust(parents[0] if parents else commit)
@@ -701,6 +779,15 @@ def _check_head_chain(run: _Run, head: str, in_range: set[str], all_models: bool
                     f"the state names {name} for {stage}, and no such tag "
                     "exists (deleted on the remote? fetch tags: `git fetch --tags`)",
                     file=path,
+                )
+                continue
+            if tag.target_type != "commit":
+                run.add(
+                    "tag-target",
+                    f"{name} is a tag on a {tag.target_type}, not on a commit: an action tag "
+                    "seals its action commit directly",
+                    file=path,
+                    tag=name,
                 )
                 continue
             if tag.target in in_range:
