@@ -97,11 +97,20 @@ def parse_allowed_signers(text: str) -> tuple[list[SignerEntry], list[tuple[int,
         if blob[4 : 4 + len(key_type)] != key_type.encode():
             problems.append((number, f"public key does not hold a {key_type} key"))
             continue
-        if "namespaces" in options and "git" not in options["namespaces"].split(","):
-            problems.append((number, 'namespaces must include "git" for this key to sign tags'))
-            continue
         entries.append(SignerEntry(number, principals, options, key_type, key))
     return entries, problems
+
+
+def entry_problem(entry: SignerEntry) -> str | None:
+    """Why a well-formed ENTRY can never sign a tag, or None.
+
+    Such a line is not malformed (the file may serve other namespaces too), so it
+    does not make the trust root unusable; ssh-keygen simply refuses its signatures.
+    """
+    namespaces = entry.options.get("namespaces")
+    if namespaces is not None and "git" not in namespaces.split(","):
+        return 'namespaces must include "git" for this key to sign tags'
+    return None
 
 
 # --- verification ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from verify_helpers import MODEL, PREFIX, STATE, Forged, Lab, run_git
 
-from conftest import Key, git
+from conftest import Key, commit_all, git
 from modelreg.core.actions import iso_utc
 from modelreg.core.digest import digest
 from modelreg.core.lifecycle import render_state
@@ -204,11 +204,15 @@ def test_9_allowed_signers_entry_for_the_file_namespace_fails(lab: Lab, dave: Ke
     lab.signers(trusted(lab, dave.allowed('namespaces="file"')), signed_by=lab.keys["alice"])
     lab.base()
     forged = lab.forge("promote", "development", "1.1.0", key=dave)
+    lab.promote("1.1.0", "staging", key=lab.keys["bob"])  # the other lines stay trusted
     v = lab.verify("--base", "base")
     assert v.code == 1, v
     assert v.rules == {"signature"}
-    assert "namespaces" in v.message("signature")
-    assert forged.tag not in v.data["signers"]
+    assert [p["tag"] for p in v.problems("signature")] == [forged.tag]
+    assert "Good" not in v.message("signature")
+    assert v.data["signers"] == {f"{STAGING}/1": BOB}
+    check = lab.run("check")
+    assert 'namespaces must include "git"' in check.out
 
 
 def test_10_key_expired_by_valid_before_fails(lab: Lab, dave: Key) -> None:
@@ -978,3 +982,16 @@ def test_a_merge_commit_cannot_sneak_in_trust_or_evidence_changes(lab: Lab, snea
     assert v.code == 1, v
     assert v.rules == {"merge-change"}
     assert v.problems("merge-change")[0]["file"] == path
+
+
+def test_a_fresh_registry_verifies(cli, tmp_path: Path) -> None:
+    """`init` writes .gitkeep files under models/ and evals/: not registry files."""
+    root = tmp_path / "fresh"
+    assert cli("init", str(root)).code == 0
+    commit_all(root, "a new registry")
+    (root / "models" / "m").mkdir()
+    (root / "models" / "m" / ".gitkeep").write_text("")
+    commit_all(root, "a placeholder")
+    v = cli("--repo", str(root), "--json", "verify", "--all")
+    assert v.code == 0, v.out
+    assert (v.json()["commits"], v.json()["checked"], v.json()["actions"]) == (2, 2, 0)

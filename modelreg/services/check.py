@@ -277,7 +277,7 @@ class Checker:
                 self.check_allowed_signers(value)
 
     def check_allowed_signers(self, rel: str) -> None:
-        from modelreg.signing import parse_allowed_signers
+        from modelreg.signing import entry_problem, parse_allowed_signers
 
         try:
             text = read_limited(self.reg.root / rel).decode("utf-8")
@@ -287,8 +287,9 @@ class Checker:
         except UnicodeDecodeError:
             self.add("signers", "allowed-signers file is not UTF-8", rel, 1)
             return
-        _entries, problems = parse_allowed_signers(text)
-        for line, message in problems:
+        entries, problems = parse_allowed_signers(text)
+        problems += [(e.line, p) for e in entries if (p := entry_problem(e))]
+        for line, message in sorted(problems):
             self.add("signers", message, rel, line)
 
     # --- version files --------------------------------------------------------

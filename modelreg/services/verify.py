@@ -221,8 +221,8 @@ class _Run:
             (s, p, rel) for s, p, rel in registry_changes if rel and rel.startswith(f"{STAGES}/")
         ]
         for status, path, rel in registry_changes:
-            if rel is None:
-                continue
+            if rel is None or rel.rsplit("/", 1)[-1].startswith("."):
+                continue  # outside the registry, or a dotfile (.gitkeep): not a registry file
             if rel.startswith(f"{MODELS}/"):
                 if status[0] in "MDT" and parent is not None:
                     self.add(
@@ -728,7 +728,7 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     run.result.range = "all history" if base_oid is None else f"{base}..HEAD"
     commits = run.commits(spec)
     run.time_floors(commits)
-    run.result.commits = len(commits)
+    run.result.commits = run.report.checked = len(commits)
     trusted_base = run.trust(base_oid) if base_oid else None
     prefix = (trusted_base.policy if trusted_base else run.snapshot(head).policy).tag_prefix
     run.tags = TagIndex(git, prefix)
