@@ -50,15 +50,19 @@ def dotted(path: Path_) -> str:
     return out
 
 
+def shipped(path: str) -> Path:
+    """A file modelreg ships (`schemas/...`, `ci/...`): in the installed wheel's
+    `_data/`, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / path, here.parent / path):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"modelreg's {path} is missing: reinstall modelreg")  # pragma: no cover
+
+
 def schema_dir() -> Path:
     """The schemas: inside the installed wheel, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / "schemas", here.parent / "schemas"):
-        if (candidate / "model-version.schema.json").is_file():
-            return candidate
-    raise FileNotFoundError(
-        "modelreg's schemas are missing: reinstall modelreg"
-    )  # pragma: no cover
+    return shipped("schemas/model-version.schema.json").parent
 
 
 @cache

@@ -45,8 +45,11 @@ def test_init_creates_a_registry_that_checks_clean(cli, tmp_path: Path) -> None:
         ".modelreg/revoked_keys",
         ".pre-commit-config.yaml",
         ".github/workflows/modelreg.yml",
+        ".github/workflows/modelreg-verify.yml",
     ):
         assert (target / name).is_file(), name
+    shipped = (Path(__file__).parents[1] / "ci" / "github-verify.yml").read_text()
+    assert (target / ".github/workflows/modelreg-verify.yml").read_text() == shipped
     assert (target / ".git").is_dir()
     hooks = yaml.safe_load((target / ".pre-commit-config.yaml").read_text())
     assert hooks["repos"][0]["hooks"][0]["id"] == "modelreg-check"
@@ -93,6 +96,11 @@ def test_init_snippets_survive_odd_folder_names(cli, tmp_path: Path) -> None:
     assert re.search(hook["files"], f"{name}/models/a/1.0.0.yaml")
     assert not re.search(hook["files"], "ml regg(v2) #1/models/a/1.0.0.yaml")
     assert not (repo / name / ".git").exists()  # the monorepo's git, not a nested one
+    verify = yaml.safe_load((repo / ".github/workflows/modelreg-verify.yml").read_text())
+    steps = verify["jobs"]["verify"]["steps"]
+    assert shlex.split(steps[-1]["run"]) == ["modelreg", "--repo", name, "check", "--all"]
+    verify_line = steps[-2]["run"].splitlines()[-1]
+    assert shlex.split(verify_line)[:4] == ["modelreg", "--repo", name, "verify"]
 
 
 def test_init_leaves_nothing_behind_when_it_cannot_finish(cli, tmp_path: Path) -> None:

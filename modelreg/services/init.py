@@ -11,6 +11,7 @@ from pathlib import Path
 from modelreg.core.policy import POLICY_FILE
 from modelreg.errors import UsageError
 from modelreg.registry import obstacle
+from modelreg.schemas import shipped
 from modelreg.vcs import Git
 from modelreg.yamlio import write_atomic
 
@@ -86,6 +87,19 @@ jobs:
 """
 
 
+def verify_workflow(repo_arg: str) -> str:
+    """The shipped `ci/github-verify.yml`, pinned to this modelreg, aimed at the registry folder."""
+    text = shipped("ci/github-verify.yml").read_text(encoding="utf-8")
+    text = re.sub(r'"modelreg==[^"]*"', f'"modelreg=={_version()}"', text)
+    if not repo_arg:
+        return text
+    # In the `run: |` block the line is shell as written; the one-line `run:` is a YAML
+    # scalar, so it is quoted (a folder name may hold `#` or `: `).
+    text = text.replace("\n          modelreg verify ", f"\n          modelreg{repo_arg} verify ")
+    check = _yaml_quoted(f"modelreg{repo_arg} check --all")
+    return text.replace("run: modelreg check --all\n", f"run: {check}\n")
+
+
 def _version() -> str:
     from importlib.metadata import version
 
@@ -142,6 +156,7 @@ def init_registry(directory: Path) -> InitResult:
         top / ".github" / "workflows" / "modelreg.yml": WORKFLOW_TEMPLATE.format(
             version=_version(), check=_yaml_quoted(f"modelreg{repo_arg} check --all")
         ),
+        top / ".github" / "workflows" / "modelreg-verify.yml": verify_workflow(repo_arg),
     }
     for path in [*files, *snippets]:
         blocker = obstacle(path, top)
