@@ -170,9 +170,7 @@ def use_key(key: Key, repo: Path | None = None) -> None:
 def keys(tmp_path: Path) -> dict[str, Key]:
     """alice and bob (release managers in the example policy) and carol (a stranger)."""
     folder = tmp_path / "keys"
-    return {
-        name: make_key(folder, f"{name}@example.com") for name in ("alice", "bob", "carol")
-    }
+    return {name: make_key(folder, f"{name}@example.com") for name in ("alice", "bob", "carol")}
 
 
 @pytest.fixture
