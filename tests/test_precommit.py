@@ -28,7 +28,7 @@ from modelreg.vcs import REPO_ENV_VARS
 
 # What a user's clone of modelreg holds that `pip install .` and the hook need.
 _SNAPSHOT_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", ".pre-commit-hooks.yaml")
-_SNAPSHOT_DIRS = ("modelreg", "schemas", "registry-example")
+_SNAPSHOT_DIRS = ("modelreg", "schemas", "registry-example", "ci")
 _IGNORE = shutil.ignore_patterns(
     "__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache"
 )
