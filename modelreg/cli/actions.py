@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from modelreg.cli.app import _globals, app
+from modelreg.cli.app import _globals, app, warn_if_unsigned
 from modelreg.errors import EXIT_NO, EXIT_OK
 
 if TYPE_CHECKING:
@@ -223,11 +223,7 @@ def log(
 
     g = _globals(ctx)
     result = history(g.registry(), model, stage)
-    if not result.signing_required:
-        g.out.line(
-            "warning: policy has signing.required: false; this history is UNSIGNED and unverifiable",
-            err=True,
-        )
+    warn_if_unsigned(g, result.signing_required)
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK

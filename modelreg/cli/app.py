@@ -40,6 +40,14 @@ class Globals:
         return open_registry(self.repo)
 
 
+def warn_if_unsigned(g: Globals, signing_required: bool) -> None:
+    if not signing_required:
+        g.out.line(
+            "warning: policy has signing.required: false; this history is UNSIGNED and unverifiable",
+            err=True,
+        )
+
+
 def _globals(ctx: typer.Context) -> Globals:
     g = ctx.find_root().obj
     assert isinstance(g, Globals)
@@ -259,11 +267,7 @@ def status(
 
     g = _globals(ctx)
     result = get_status(g.registry(), model)
-    if not result.signing_required:
-        g.out.line(
-            "warning: policy has signing.required: false; this history is UNSIGNED and unverifiable",
-            err=True,
-        )
+    warn_if_unsigned(g, result.signing_required)
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK

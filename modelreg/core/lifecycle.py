@@ -133,6 +133,15 @@ class _Decider:
         entry = self.stages.get(stage)
         return entry if isinstance(entry, dict) else None
 
+    def serve(self, stage: str, version: str, dg: str, previous: str | None) -> None:
+        """STAGE serves VERSION from now on (any canary ends); PREVIOUS is its rollback target."""
+        self.stages[stage] = {
+            "version": version,
+            "digest": dg,
+            "previous": previous,
+            "since": self.at,
+        }
+
     def not_archived(self, version: str) -> None:
         if version in self.archived:
             raise Refusal(
@@ -209,12 +218,7 @@ class _Decider:
             return None, f"{self.req.model}@{version} already serves {stage}"
         evals = self.entry_rules(stage, version, data, dg)
         previous = current["version"] if current else None
-        self.stages[stage] = {
-            "version": version,
-            "digest": dg,
-            "previous": previous,
-            "since": self.at,
-        }
+        self.serve(stage, version, dg, previous)
         return self.record(version=version, digest=dg, previous=previous, evals=evals), None
 
     def rollback(self) -> tuple[ActionRecord | None, str | None]:
@@ -235,12 +239,7 @@ class _Decider:
             )
         self.not_archived(target)
         _data, dg = self.registered(target)
-        self.stages[stage] = {
-            "version": target,
-            "digest": dg,
-            "previous": current["version"],
-            "since": self.at,
-        }
+        self.serve(stage, target, dg, current["version"])
         return self.record(version=target, digest=dg, previous=current["version"]), None
 
     def canary_start(self) -> tuple[ActionRecord | None, str | None]:
@@ -300,12 +299,7 @@ class _Decider:
         # It entered through `from` when the canary started; gates and pinning hold again now.
         evals = self.entry_rules(stage, version, data, dg, check_from=False)
         previous = current["version"]
-        self.stages[stage] = {
-            "version": version,
-            "digest": dg,
-            "previous": previous,
-            "since": self.at,
-        }
+        self.serve(stage, version, dg, previous)
         return self.record(version=version, digest=dg, previous=previous, evals=evals), None
 
     def canary_abort(self) -> tuple[ActionRecord | None, str | None]:
