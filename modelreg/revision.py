@@ -195,8 +195,26 @@ class Snapshot:
         data: dict[str, Any] = doc.data
         return data
 
-    def chain(self, tag: str | None) -> list[ActionRecord]:
-        return self.tags.chain(tag)
+    def served(self, model: str, stage: str) -> set[str]:
+        """Versions STAGE served in any commit of this revision's history that changed the
+        model's state file: one `git log` and one read per change."""
+        path = self.path(f"{STAGES}/{model}.yaml")
+        commits = self.git.out(
+            "log", "--format=%H", self.rev, "--", f":(top,literal){path}"
+        ).split()
+        out: set[str] = set()
+        for commit in commits:
+            raw = self.reader.blob(f"{commit}:{path}")
+            try:
+                data = loads(raw).data if raw is not None else None
+            except StrictYamlError:
+                continue  # not a state anyone could have served from
+            entry = (
+                ((data or {}).get("stages") or {}).get(stage) if isinstance(data, dict) else None
+            )
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
+                out.add(entry["version"])
+        return out
 
 
 def trust_root(snap: Snapshot) -> TrustRoot:

@@ -190,9 +190,12 @@ class ObjectReader:
         header = self._proc.stdout.readline()
         if not header:
             raise GitError("git cat-file stopped answering")
-        parts = header.split()
-        if len(parts) != 3:  # `<name> missing` or `<name> ambiguous`
+        header = header.rstrip(b"\n")
+        if header.endswith((b" missing", b" ambiguous")):  # the name may hold spaces
             return None
+        parts = header.rsplit(b" ", 2)  # `<oid> <type> <size>`
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise GitError(f"git cat-file: unexpected answer {header[:80]!r}")
         size = int(parts[2])
         data = self._proc.stdout.read(size)
         self._proc.stdout.read(1)  # the newline after the content

@@ -12,6 +12,7 @@ from modelreg.core.actions import (
     ActionRecord,
     TagName,
     format_weight,
+    iso_utc,
     reason_problem,
 )
 
@@ -136,3 +137,41 @@ def test_tag_names(name: str, parts) -> None:
 )
 def test_reason_is_one_printable_line(reason: str, ok: bool) -> None:
     assert (reason_problem(reason) is None) == ok
+
+
+def test_a_marker_inside_the_text_is_text() -> None:
+    """Git takes the signature from the last line that starts a block; so does modelreg."""
+    odd = ActionRecord(**{**RECORD.__dict__, "reason": "see -----BEGIN SSH SIGNATURE----- x"})
+    signed = odd.message() + "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"
+    assert ActionRecord.parse(signed) == odd
+    assert reason_problem(odd.reason) is not None  # and no action writes such a reason
+
+
+@pytest.mark.parametrize(
+    ("epoch", "text"),
+    [
+        (0, "1970-01-01T00:00:00Z"),
+        (-5, "1970-01-01T00:00:00Z"),
+        (99999999999999, "9999-12-31T23:59:59Z"),
+        (1795639757, "2026-11-25T20:49:17Z"),
+    ],
+)
+def test_iso_utc_never_fails(epoch: int, text: str) -> None:
+    assert iso_utc(epoch) == text
+
+
+def test_object_reader_answers_for_paths_with_spaces(tmp_path) -> None:
+    from pathlib import Path
+
+    from modelreg.vcs import Git
+
+    repo = Path(tmp_path)
+    (repo / "reg dir").mkdir()
+    (repo / "reg dir" / "a b.yaml").write_text("x: 1\n")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "x"], cwd=repo, check=True)
+    with Git(repo).objects() as reader:
+        assert reader.blob("HEAD:reg dir/a b.yaml") == b"x: 1\n"
+        assert reader.read("HEAD:reg dir/no such file.yaml") is None
+        assert reader.blob("HEAD:reg dir/a b.yaml") == b"x: 1\n"  # still in step

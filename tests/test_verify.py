@@ -995,3 +995,109 @@ def test_a_fresh_registry_verifies(cli, tmp_path: Path) -> None:
     v = cli("--repo", str(root), "--json", "verify", "--all")
     assert v.code == 0, v.out
     assert (v.json()["commits"], v.json()["checked"], v.json()["actions"]) == (2, 2, 0)
+
+
+# --- merges that bring back or bring in what was never verified (review findings) ------
+
+
+def _merge(lab: Lab, parents: list[str], files_from: dict[str, str]) -> str:
+    """A merge commit of PARENTS: parents[0]'s tree with each path taken from a given rev."""
+    env = {"GIT_INDEX_FILE": str(lab.tmp / "merge-index")}
+    run_git(lab.repo, "read-tree", parents[0], env=env)
+    for path, rev in files_from.items():
+        blob = run_git(lab.repo, "rev-parse", f"{rev}:{path}")
+        run_git(lab.repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+    tree = run_git(lab.repo, "write-tree", env=env)
+    (lab.tmp / "merge-index").unlink()
+    commit = run_git(
+        lab.repo, "commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-m", "Merge"
+    )
+    run_git(lab.repo, "update-ref", "HEAD", commit)
+    run_git(lab.repo, "reset", "-q", "--hard")
+    return commit
+
+
+def _orphan(lab: Lab, drop: tuple[str, ...] = ()) -> str:
+    """A root commit of the work tree as it is now (less DROP), then the work tree reset."""
+    run_git(lab.repo, "add", "-A")
+    for path in drop:
+        run_git(lab.repo, "rm", "-q", "--cached", path)
+    orphan = run_git(lab.repo, "commit-tree", run_git(lab.repo, "write-tree"), "-m", "import")
+    run_git(lab.repo, "reset", "-q", "--hard")
+    return orphan
+
+
+def test_merging_an_old_commit_cannot_roll_production_back(lab: Lab) -> None:
+    lab.promote("1.0.0", "development", "staging")
+    lab.promote("1.0.0", "production", key=lab.keys["bob"])
+    old = lab.head()
+    lab.promote("1.1.0", "development", "staging")
+    lab.promote("1.1.0", "production", key=lab.keys["bob"])
+    lab.base()
+    _merge(lab, [lab.head(), old], {STATE: old})
+    for args in (("--base", "base"), ("--all",)):
+        v = lab.verify(*args)
+        assert v.code == 1, v
+        assert "merge-state" in v.rules
+
+
+def test_merging_an_old_commit_cannot_undo_a_revocation(lab: Lab) -> None:
+    carol = lab.keys["carol"]
+    signers = lab.keys["alice"].allowed() + lab.keys["bob"].allowed() + carol.allowed()
+    lab.signers(signers, signed_by=lab.keys["alice"])
+    before = lab.head()
+    lab.revoke(carol, signed_by=lab.keys["alice"])
+    lab.base()
+    _merge(lab, [lab.head(), before], {".modelreg/revoked_keys": before})
+    v = lab.verify("--base", "base")
+    assert v.code == 1 and v.rules == {"merge-change"}, v
+
+
+def test_an_unrelated_history_merged_in_is_not_trusted(lab: Lab) -> None:
+    """An orphan root is not "the first commit": its signer list is not taken as given."""
+    carol = lab.keys["carol"]
+    lab.base()
+    lab.write(".modelreg/allowed_signers", lab.keys["alice"].allowed() + carol.allowed())
+    orphan = _orphan(lab)
+    _merge(lab, [lab.head(), orphan], {".modelreg/allowed_signers": orphan})
+    v = lab.verify("--base", "base")
+    assert v.code == 1, v
+    assert "unrelated-history" in v.rules
+    v = lab.verify("--all")
+    assert v.code == 1 and "unrelated-history" in v.rules, v
+
+
+def test_an_orphan_cannot_rewrite_a_registered_version(lab: Lab) -> None:
+    lab.promote("1.0.0", "development", "staging")
+    lab.base()
+    version = f"models/{MODEL}/1.0.0.yaml"
+    lab.edit(version, "temperature: 0.3", "temperature: 1.9")
+    orphan = _orphan(lab, drop=(STATE,))
+    _merge(lab, [lab.head(), orphan], {version: orphan})
+    v = lab.verify("--base", "base")
+    assert v.code == 1, v
+    assert {"unrelated-history", "merge-change"} <= v.rules
+
+
+def test_a_rewritten_old_tag_does_not_make_a_version_served(lab: Lab) -> None:
+    """Where a version served comes from the state file's history, not from tag messages."""
+    lab.promote("1.0.0", "development", "staging")
+    lab.promote("1.1.0", "development", "staging")
+    text = (lab.repo / "models" / MODEL / "1.1.0.yaml").read_text()
+    text = text.replace("version: 1.1.0", "version: 1.2.0").replace(
+        "parent: 1.0.0", "parent: 1.1.0"
+    )
+    lab.write(f"models/{MODEL}/1.2.0.yaml", text.replace("temperature: 0.2", "temperature: 0.1"))
+    lab.commit("register 1.2.0 (no evals: fails every gate)")
+    name = f"{PREFIX}/{MODEL}/staging/1"
+    target = run_git(lab.repo, "rev-parse", f"{name}^{{commit}}")
+    body = lab.raw_tag(name).split("\n\n", 1)[1].split("-----BEGIN")[0]
+    lab.tag(
+        name, target, body.replace("Version: 1.0.0", "Version: 1.2.0"), key=None, kind="annotated"
+    )
+    args = ("rollback", MODEL, "--stage", "staging", "--to", "1.2.0", "--reason", "x")
+    result = lab.run(*args)
+    assert result.code == 1 and "never served staging" in result.err, result.err
+    assert (
+        lab.run("rollback", MODEL, "--stage", "staging", "--to", "1.0.0", "--reason", "x").code == 0
+    )

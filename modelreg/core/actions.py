@@ -26,8 +26,6 @@ ACTIONS = (
     "unarchive",
 )
 ARCHIVED = "archived"  # the stage word of archive and unarchive tags
-# Actions after which the action's version is what the stage serves.
-SERVING_ACTIONS = frozenset({"promote", "rollback", "canary-promote"})
 MAX_REASON = 1000
 # An action dated later than this after the verifier's clock is refused (a clock or a
 # GIT_COMMITTER_DATE in the future would let a tag outlive its key's valid-before).
@@ -56,6 +54,9 @@ _KEYS = {
 _REQUIRED = ("action", "model", "stage", "seq", "reason", "actor")
 
 
+_SIGNATURE_MARKERS = ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----")
+
+
 class ActionFormatError(ValueError):
     """A tag or commit message that is not a well-formed action record."""
 
@@ -69,6 +70,8 @@ def reason_problem(reason: str) -> str | None:
         return f"--reason is longer than {MAX_REASON} characters"
     if not text.isprintable():
         return "--reason must be one line of printable text"
+    if "-----BEGIN" in text:
+        return "--reason must not hold a signature marker (-----BEGIN)"
     return None
 
 
@@ -78,8 +81,16 @@ def format_weight(weight: float) -> str:
     return text
 
 
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
+
+
 def iso_utc(epoch: int) -> str:
-    """EPOCH seconds as `2026-11-20T10:00:00Z`, the form of `since` in stage files."""
+    """EPOCH seconds as `2026-11-20T10:00:00Z`, the form of `since` in stage files.
+
+    A tagger date is whatever the tagger wrote: out of range it is clamped (and
+    `verify` reports it as future-dated), never a crash.
+    """
+    epoch = min(max(epoch, 0), _LAST_SECOND)
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -222,10 +233,17 @@ class ActionRecord:
 
 
 def _trailer_block(message: str) -> list[str]:
-    """The lines of the last paragraph of MESSAGE (a signature block is cut off before)."""
+    """The lines of the last paragraph of MESSAGE, before its signature block.
+
+    As git does, the signature is the part from the last line that starts a
+    signature block; a marker inside the text is text.
+    """
     text = message.replace("\r\n", "\n")
-    for marker in ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----"):
-        text = text.split(marker, 1)[0]
+    starts = [text.rfind(f"\n{m}") for m in _SIGNATURE_MARKERS]
+    starts += [0] if text.startswith(_SIGNATURE_MARKERS) else []
+    cut = max(starts)
+    if cut >= 0:
+        text = text[:cut]
     paragraphs = [p for p in text.strip("\n").split("\n\n") if p.strip()]
     if len(paragraphs) < 2:
         raise ActionFormatError("no Modelreg-* trailer block after the subject")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from modelreg.core.actions import ARCHIVED, SERVING_ACTIONS, ActionRecord, TagName, format_weight
+from modelreg.core.actions import ARCHIVED, ActionRecord, TagName, format_weight
 from modelreg.core.gates import evaluate_gates, gate_eval_digests
 from modelreg.core.names import version_sort_key
 from modelreg.core.pinning import is_pinned
@@ -40,8 +40,9 @@ class View(Protocol):
     def state(self, model: str) -> dict[str, Any]:
         """The stage state file's data (an empty state before the first action)."""
 
-    def chain(self, tag: str | None) -> list[ActionRecord]:
-        """The records of TAG and every tag before it in its previous-tag chain, newest first."""
+    def served(self, model: str, stage: str) -> set[str]:
+        """Versions that served STAGE at some commit of this history (from the state file's
+        past contents: committed history, not tag messages anyone can write)."""
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,6 @@ def next_seq(state: dict[str, Any], stage: str, prefix: str) -> tuple[int, str |
     if parsed is None:
         raise Refusal("tag-chain", f"the state file names {last!r}, which is not an action tag")
     return parsed.seq + 1, last
-
-
-def served_before(view: View, state: dict[str, Any], stage: str) -> set[str]:
-    """Versions that have served STAGE, from the tag chain (rollback targets)."""
-    out = set()
-    for record in view.chain(_stage_chain_tag(state, stage)):
-        if record.action in SERVING_ACTIONS and record.version:
-            out.add(record.version)
-        if record.previous:
-            out.add(record.previous)
-    return out
 
 
 class _Decider:
@@ -231,7 +221,7 @@ class _Decider:
             raise Refusal("rollback", f"{stage} has no previous version to roll back to")
         if target == current["version"]:
             return None, f"{self.req.model}@{target} already serves {stage}"
-        if target not in served_before(self.view, self.view.state(self.req.model), stage):
+        if target not in self.view.served(self.req.model, stage):
             raise Refusal(
                 "rollback-target",
                 f"{self.req.model}@{target} never served {stage}; a rollback goes back to a "

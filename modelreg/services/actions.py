@@ -230,7 +230,7 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
             decision = decide(snap, req, iso_utc(epoch))
         except Refusal as r:
             if r.rule == "rollback-target":
-                _require_whole_chain(snap, req)
+                _require_full_history(snap)
             raise Refused(r.message + _uncommitted_evals(ctx, snap, req, r), rule=r.rule) from None
         result = ActionResult(req, state=decision.state)
         if decision.record is None:
@@ -283,22 +283,15 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
     return result
 
 
-def _require_whole_chain(snap: Snapshot, req: Request) -> None:
-    """Where a version served is read from the stage's tag chain: with tags missing here (a
-    shallow or --no-tags clone) "never served" would be a guess, so stop (exit 3) instead."""
-    last = (snap.state(req.model).get("tags") or {}).get(req.stage)
-    if not isinstance(last, str):
-        return
-    chain = snap.tags.chain(last)
-    missing = last if not chain else chain[-1].previous_tag
-    if missing is None:
-        return
-    raise EnvironmentFailure(
-        f"the action tags of {req.model} {req.stage} are not all in this clone ({missing} is "
-        "missing), so where a version served cannot be told: fetch them (`git fetch --tags`, "
-        "in a shallow clone `git fetch --unshallow --tags`) and run the action again",
-        rule="tags-missing",
-    )
+def _require_full_history(snap: Snapshot) -> None:
+    """Where a version served is read from the state file's history: in a shallow clone
+    "never served" would be a guess, so stop (exit 3) instead."""
+    if snap.git.out("rev-parse", "--is-shallow-repository") == "true":
+        raise EnvironmentFailure(
+            "this is a shallow clone, so where a version served before cannot be told: "
+            "`git fetch --unshallow` and run the action again",
+            rule="shallow",
+        )
 
 
 def _skew_warning(snap: Snapshot, record: ActionRecord, epoch: int) -> list[str]:

@@ -652,32 +652,75 @@ class _Run:
     def check_merge(self, commit: str, parents: list[str], trust: _Trust | None) -> None:
         """A merge brings no change of its own to what decides a verdict.
 
-        State, registered versions, policy, the signer lists and the eval files
-        an action relied on must each equal that file in one of the parents: a
-        change made in the merge itself (an "evil merge", or a conflict resolved
-        by hand) was never checked as an action, a signed trust change or evidence.
+        For state, registered versions, policy, the signer lists and the eval files
+        an action relied on, the merge must hold what a three-way merge gives: the
+        first parent's file, unless the other side changed it since their merge
+        base (then that side's). A change made in the merge itself (an "evil merge",
+        a conflict resolved by hand) or an old file brought back by merging an old
+        commit was never checked as an action, a signed trust change or evidence.
         """
-        signer_files = sorted(self.signer_files(trust.policy)) if trust else []
-        paths = [f"{self.prefix}{d}" for d in (STAGES, MODELS, POLICY_FILE, EVALS, *signer_files)]
-        mine = self.git.tree_blobs(commit, paths)
-        theirs = [self.git.tree_blobs(p, paths) for p in parents]
-        evals = f"{self.prefix}{EVALS}/"
-        for path in sorted(set(mine) | set().union(*theirs)):
-            if any(t.get(path) == mine.get(path) for t in theirs):
+        signer_files = self.signer_files(trust.policy) if trust else set()
+        first, others = parents[0], parents[1:]
+        bases = {o: self.merge_base(first, o) for o in others}
+        paths = sorted(
+            p
+            for rev in parents
+            for p in self.changed_between(commit, rev)
+            if self.decides_verdicts(p, signer_files)
+        )
+        if not paths:
+            return
+        trees = {
+            rev: self.git.tree_blobs(rev, paths)
+            for rev in {commit, *parents, *bases.values()}
+            if rev
+        }
+        for path in paths:
+            ours = trees[first].get(path)
+            expected: set[str | None] = set()
+            for other in others:
+                theirs = trees[other].get(path)
+                fork = bases[other]
+                base = trees[fork].get(path) if fork else None
+                if theirs in (ours, base):
+                    continue  # that side did not change it
+                expected.add(theirs if ours == base else "<conflict>")
+            want = (
+                ours if not expected else (expected.pop() if len(expected) == 1 else "<conflict>")
+            )
+            if trees[commit].get(path) == want:
                 continue
-            if path.startswith(evals) and path not in self.relied():
-                continue  # evidence no action relied on yet: checked when one does
             if path.startswith(f"{self.prefix}{STAGES}/"):
                 rule, why = "merge-state", "state only changes in action commits"
             else:
                 rule, why = "merge-change", "make the change in a commit of its own"
             self.add(
                 rule,
-                f"a merge commit changed this file on its own (a conflict resolved by "
-                f"hand?); {why}",
+                "a merge commit holds a version of this file that neither side's history "
+                f"produced (a conflict resolved by hand, or an old file merged back); {why}",
                 file=path,
                 commit=commit,
             )
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        proc = self.git.run("merge-base", a, b, check=False)
+        return proc.stdout.decode().split()[0] if proc.returncode == 0 and proc.stdout else None
+
+    def changed_between(self, a: str, b: str) -> list[str]:
+        out = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", a, b).stdout
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+    def decides_verdicts(self, path: str, signer_files: set[str]) -> bool:
+        rel = self.in_registry(path)
+        if rel is None or rel.rsplit("/", 1)[-1].startswith("."):
+            return False
+        if rel.startswith(f"{EVALS}/"):
+            return path in self.relied()  # evidence no action relied on yet: checked when one does
+        return (
+            rel.startswith((f"{STAGES}/", f"{MODELS}/"))
+            or rel == POLICY_FILE
+            or rel in signer_files
+        )
 
 
 def _upstream(git: Git) -> str | None:
@@ -730,8 +773,15 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     run.time_floors(commits)
     run.result.commits = run.report.checked = len(commits)
     trusted_base = run.trust(base_oid) if base_oid else None
-    prefix = (trusted_base.policy if trusted_base else run.snapshot(head).policy).tag_prefix
+    try:
+        prefix = (trusted_base.policy if trusted_base else run.snapshot(head).policy).tag_prefix
+    except BadInput as e:
+        run.add("schema", e.message, file=e.file or "", line=e.line or 0, commit=head)
+        prefix = Policy().tag_prefix
     run.tags = TagIndex(git, prefix)
+    # The repository's first commit (on the first-parent line) is the one trusted as given;
+    # another root in range is a history that never descended from it.
+    first_root = git.out("rev-list", "--first-parent", "--max-parents=0", head).split()[:1]
     singles = [c for c, parents in commits if len(parents) <= 1]
     changes = run.changes(singles)
     for commit, parents in commits:
@@ -741,6 +791,14 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
             except BadInput:
                 merge_trust = None  # the first parent's own commit reports its policy
             run.check_merge(commit, parents, merge_trust)
+            continue
+        if not parents and (base_oid is not None or [commit] != first_root):
+            run.add(
+                "unrelated-history",
+                "a commit with no parent that is not this repository's first commit: an "
+                "unrelated history was merged in, and nothing in it is trusted as given",
+                commit=commit,
+            )
             continue
         try:
             trust = trusted_base or run.trust(parents[0] if parents else commit)
