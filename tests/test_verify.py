@@ -1101,3 +1101,14 @@ def test_a_rewritten_old_tag_does_not_make_a_version_served(lab: Lab) -> None:
     assert (
         lab.run("rollback", MODEL, "--stage", "staging", "--to", "1.0.0", "--reason", "x").code == 0
     )
+
+
+def test_log_does_not_vouch_for_a_tag_copied_under_a_chain_name(lab: Lab) -> None:
+    lab.promote("1.1.0", "development", "staging")
+    copied = run_git(lab.repo, "rev-parse", f"{DEV}/1")  # the development tag object
+    run_git(lab.repo, "update-ref", f"refs/tags/{STAGING}/1", copied)
+    events = json.loads(lab.run("--json", "log", MODEL).out)["events"]
+    staging = [e for e in events if e["tag"] == f"{STAGING}/1"]
+    assert staging and not staging[0]["verified"] and staging[0]["signer"] is not None
+    assert [e["verified"] for e in events if e["tag"] == f"{DEV}/1"] == [True]
+    assert "copied here" in lab.run("log", MODEL).out

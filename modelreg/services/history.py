@@ -148,8 +148,12 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
         sig = signatures.get(tag.oid)
         allowed = signers_for(policy, record.stage)
         verified = bool(sig and sig.ok and (allowed is None or sig.principal in allowed))
+        renamed = tag.header_name != tag.name or tag.target_type != "commit"
+        verified = verified and not renamed
         note = None
-        if sig is None:
+        if renamed:
+            note = f"the tag object is {tag.header_name!r} on a {tag.target_type}, copied here"
+        elif sig is None:
             note = "unsigned (policy signing.required is false)"
         elif not sig.ok:
             note = sig.message
