@@ -186,6 +186,12 @@ class TrustRoot:
     openpgp_keys: bytes = b""
     problem: str | None = None  # set when the trust root itself is unusable: fail closed
 
+    @property
+    def empty(self) -> bool:
+        """No signer is trusted yet (a registry before its first key was added)."""
+        entries, _bad = parse_allowed_signers(self.allowed_signers)
+        return not entries and not self.openpgp_keys.strip()
+
 
 def _program(name: str) -> str | None:
     import shutil

@@ -1215,3 +1215,19 @@ def test_a_stage_whose_signers_are_an_empty_group(run: Callable[..., Any], signe
         promote("summarizer", "1.1.0", "production"),
         "policy allows nobody: its signers name only empty groups",
     )
+
+
+def test_an_action_on_another_branch_is_not_taken_for_an_interrupted_one(
+    run: Callable[..., Any], signed: Path
+) -> None:
+    git(signed, "switch", "-q", "-c", "act")
+    land(run, *promote("assistant", "1.0.0", "development"))
+    git(signed, "switch", "-q", "main")
+    for reason in ("r", "another reason"):
+        refused(
+            run,
+            signed,
+            ["promote", "assistant", "1.0.0", "--to", "development", "--reason", reason],
+            "already exists but is not on this branch",
+            code=3,
+        )

@@ -1112,3 +1112,34 @@ def test_log_does_not_vouch_for_a_tag_copied_under_a_chain_name(lab: Lab) -> Non
     assert staging and not staging[0]["verified"] and staging[0]["signer"] is not None
     assert [e["verified"] for e in events if e["tag"] == f"{DEV}/1"] == [True]
     assert "copied here" in lab.run("log", MODEL).out
+
+
+def test_the_first_signers_of_a_new_registry_are_taken_on_first_use(
+    cli, tmp_path: Path, keys
+) -> None:
+    """`init`, commit, then add the first key: nobody could have signed that change."""
+    root = tmp_path / "fresh"
+    assert cli("init", str(root)).code == 0
+    commit_all(root, "a new registry")
+    (root / ".modelreg" / "allowed_signers").write_text(keys["alice"].allowed())
+    commit_all(root, "trust alice")
+    data = cli("--repo", str(root), "--json", "verify", "--all").json()
+    assert data["ok"], data
+    assert [w["rule"] for w in data["warnings"]] == ["trust-bootstrap"]
+    (root / ".modelreg" / "allowed_signers").write_text(
+        keys["alice"].allowed() + keys["carol"].allowed()
+    )
+    commit_all(root, "carol adds herself, unsigned")
+    data = cli("--repo", str(root), "--json", "verify", "--all").json()
+    assert [p["rule"] for p in data["problems"]] == ["trust-change-unsigned"]
+
+
+def test_a_merge_that_drops_the_other_sides_action_says_so(lab: Lab) -> None:
+    lab.base()
+    run_git(lab.repo, "switch", "-q", "-c", "act")
+    lab.promote("1.1.0", "development")
+    run_git(lab.repo, "switch", "-q", "main")
+    run_git(lab.repo, "merge", "-q", "-s", "ours", "-m", "merge act, keep ours", "act")
+    v = lab.verify("--base", "base")
+    assert v.rules == {"merge-state"}, v
+    assert "the merge drops the other side's change" in v.message("merge-state")

@@ -146,7 +146,9 @@ class _Decider:
     def check_weight(self, stage: str) -> float:
         weight = self.req.weight
         if weight is None or not 0 < weight <= 100:
-            raise Refusal("canary-weight", "--weight must be above 0 and at most 100 (percent)")
+            raise Refusal(
+                "canary-weight", "--weight must be above 0 and at most 100 (percent of the traffic)"
+            )
         top = self.max_weight(stage)
         if weight > top:
             raise Refusal(

@@ -346,6 +346,12 @@ def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None
     return sig.principal
 
 
+def _on_some_branch(git: Git, commit: str) -> bool:
+    """True when a local or remote-tracking branch holds COMMIT."""
+    out = git.out("for-each-ref", "--count=1", f"--contains={commit}", "refs/heads", "refs/remotes")
+    return bool(out)
+
+
 def _finish_interrupted(
     ctx: _Context, snap: Snapshot, head: str, decision: Decision, tag: Tag, result: ActionResult
 ) -> ActionResult:
@@ -360,8 +366,9 @@ def _finish_interrupted(
         and tag.type == "tag"
         and tag.target_type == "commit"
         and parent.stdout.decode().strip() == head
-        and (mine.action, mine.model, mine.stage, mine.version, mine.weight)
-        == (record.action, record.model, record.stage, record.version, record.weight)
+        and (mine.action, mine.model, mine.stage, mine.version, mine.weight, mine.reason)
+        == (record.action, record.model, record.stage, record.version, record.weight, record.reason)
+        and not _on_some_branch(ctx.git, tag.target)  # then it was not interrupted: it landed
         and _made_by_this_action(ctx, snap, head, tag, result.request, state_rel)
     )
     if not same:

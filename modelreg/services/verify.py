@@ -294,13 +294,26 @@ class _Run:
     def check_trust_change(
         self, commit: str, parent: str | None, path: str, rel: str, trust: _Trust
     ) -> None:
-        """Policy and signer changes need a commit signature by a signer of the last stage."""
+        """Policy and signer changes need a commit signature by a signer of the last stage.
+
+        Before any signer is trusted there is no one to sign: the commit that adds the
+        first signers is taken as given (trust on first use), and said so.
+        """
         found = self.reader.read(commit)
         content = found[2].decode("utf-8", "replace") if found else ""
         sig = trust.verifier.verify("commit", commit, content)
         last = trust.policy.stages[-1]
         allowed = signers_for(trust.policy, last)
-        if not sig.ok:
+        if trust.root.empty and trust.root.problem is None:
+            self.add(
+                "trust-bootstrap",
+                f"{rel} changed while no signer was trusted yet: taken as given (trust on "
+                "first use); from now on such changes need a last-stage signer",
+                file=path,
+                commit=commit,
+                warning=True,
+            )
+        elif not sig.ok:
             self.add(
                 "trust-change-unsigned",
                 f"{rel} changed in a commit whose signature does not verify ({sig.message}); "
@@ -694,13 +707,13 @@ class _Run:
                 rule, why = "merge-state", "state only changes in action commits"
             else:
                 rule, why = "merge-change", "make the change in a commit of its own"
-            self.add(
-                rule,
-                "a merge commit holds a version of this file that neither side's history "
-                f"produced (a conflict resolved by hand, or an old file merged back); {why}",
-                file=path,
-                commit=commit,
-            )
+            if want == "<conflict>":
+                what = "both sides changed this file, and the merge resolved it by hand"
+            elif trees[commit].get(path) == ours:
+                what = "the merge drops the other side's change to this file"
+            else:
+                what = "the merge holds a version of this file that neither side produced"
+            self.add(rule, f"{what}; {why}", file=path, commit=commit)
 
     def merge_base(self, a: str, b: str) -> str | None:
         proc = self.git.run("merge-base", a, b, check=False)
