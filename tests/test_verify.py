@@ -1143,3 +1143,57 @@ def test_a_merge_that_drops_the_other_sides_action_says_so(lab: Lab) -> None:
     v = lab.verify("--base", "base")
     assert v.rules == {"merge-state"}, v
     assert "the merge drops the other side's change" in v.message("merge-state")
+
+
+# --- trust changes the base policy does not name (second review) ----------------------
+
+
+def _move_signer_list_in_the_first_commit(lab: Lab, new_path: str) -> None:
+    text = (lab.repo / ".modelreg/allowed_signers").read_text()
+    (lab.repo / ".modelreg/allowed_signers").unlink()
+    target = lab.repo / new_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    lab.edit(
+        "modelreg.yaml",
+        "allowed_signers: .modelreg/allowed_signers",
+        f"allowed_signers: {new_path}",
+    )
+    git(lab.repo, "add", "-A")
+    git(lab.repo, "commit", "-q", "--amend", "--no-edit")  # still the root commit
+
+
+@pytest.mark.parametrize("path", [".allowed_signers", "./.modelreg/allowed_signers"])
+def test_a_signer_file_with_a_dot_name_or_a_dot_slash_is_watched(lab: Lab, path: str) -> None:
+    _move_signer_list_in_the_first_commit(lab, path)
+    assert lab.verify("--all").code == 0
+    lab.base()
+    mallory = lab.key("mallory@example.com")
+    with open(lab.repo / path.removeprefix("./"), "a") as f:
+        f.write(f'{ALICE} namespaces="git" {mallory.public_line}\n')
+    lab.commit("tidy signers")  # unsigned
+    v = lab.verify("--base", "base")
+    assert v.code == 1 and v.rules == {"trust-change-unsigned"}, v
+
+
+def test_a_signer_file_named_by_the_new_policy_is_watched(lab: Lab) -> None:
+    """A signed commit moves the signer list; an unsigned one then edits the new file."""
+    lab.base()
+    (lab.repo / ".modelreg/signers2").write_text(
+        (lab.repo / ".modelreg/allowed_signers").read_text()
+    )
+    lab.edit(
+        "modelreg.yaml",
+        "allowed_signers: .modelreg/allowed_signers",
+        "allowed_signers: .modelreg/signers2",
+    )
+    lab.edit("modelreg.yaml", "policy_version: 1", "policy_version: 2")
+    lab.commit("move the signer list", signed_by=lab.keys["alice"])
+    mallory = lab.key("mallory@example.com")
+    with open(lab.repo / ".modelreg/signers2", "a") as f:
+        f.write(f'{ALICE} namespaces="git" {mallory.public_line}\n')
+    lab.commit("fix whitespace")  # unsigned
+    for args in (("--base", "base"), ("--all",)):
+        v = lab.verify(*args)
+        assert v.code == 1 and v.rules == {"trust-change-unsigned"}, v
+        assert ".modelreg/signers2" in v.message("trust-change-unsigned")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,10 +68,11 @@ class Policy:
         return cls(
             stages=tuple(data.get("stages") or DEFAULT_STAGES),
             signing_required=bool(signing.get("required", True)),
-            allowed_signers=signing.get("allowed_signers", DEFAULT_ALLOWED_SIGNERS),
-            revocation_file=signing.get("revocation_file"),
+            allowed_signers=_registry_path(signing.get("allowed_signers"))
+            or DEFAULT_ALLOWED_SIGNERS,
+            revocation_file=_registry_path(signing.get("revocation_file")),
             signing_formats=_FORMATS[signing.get("format", "ssh")],
-            openpgp_keys=signing.get("openpgp_keys"),
+            openpgp_keys=_registry_path(signing.get("openpgp_keys")),
             tag_prefix=data.get("tag_prefix", "modelreg"),
             branch=data.get("branch"),
             policy_version=int(data.get("policy_version", 0)),
@@ -79,6 +81,13 @@ class Policy:
             stage_rules=rules,
             groups={k: tuple(v) for k, v in (data.get("groups") or {}).items()},
         )
+
+
+def _registry_path(path: str | None) -> str | None:
+    """PATH as git names it: `./.modelreg//x` is `.modelreg/x` (so a change to it is seen)."""
+    if path is None:
+        return None
+    return posixpath.normpath(path).removeprefix("./")
 
 
 def signers_for(policy: Policy, stage: str) -> frozenset[str] | None:

@@ -80,6 +80,7 @@ class _Run:
         self._trusts: dict[tuple[bytes | None, ...], _Trust] = {}
         self.tags: TagIndex | None = None
         self._relied: set[str] | None = None
+        self._policies: dict[str, Policy | None] = {}  # policy blob id -> parsed
         self.touched: set[str] = set()  # models whose state changed in range
         self.dates: dict[str, int] = {}  # commit -> committer date
         self.floors: dict[str, int] = {}  # commit -> its actions may not be dated before this
@@ -220,9 +221,16 @@ class _Run:
         stage_files = [
             (s, p, rel) for s, p, rel in registry_changes if rel and rel.startswith(f"{STAGES}/")
         ]
+        watched = self.trust_files(trust, commit, *parents) if registry_changes else set()
         for status, path, rel in registry_changes:
-            if rel is None or rel.rsplit("/", 1)[-1].startswith("."):
-                continue  # outside the registry, or a dotfile (.gitkeep): not a registry file
+            if rel is None:
+                continue  # outside the registry
+            if rel in watched:
+                if parent is not None:  # the first commit's policy and signers are taken as given
+                    self.check_trust_change(commit, parent, path, rel, trust)
+                continue
+            if rel.rsplit("/", 1)[-1].startswith("."):
+                continue  # a dotfile (.gitkeep): not a registry file
             if rel.startswith(f"{MODELS}/"):
                 if status[0] in "MDT" and parent is not None:
                     self.add(
@@ -245,11 +253,6 @@ class _Run:
                     )
                 elif status[0] != "D":
                     self.schema_valid(commit, path, rel, "eval")
-            elif parent is not None and (
-                rel == POLICY_FILE or rel in self.signer_files(trust.policy)
-            ):
-                # the first commit's policy and signers are the trust root, taken as given
-                self.check_trust_change(commit, parent, path, rel, trust)
         if stage_files:
             self.check_action(commit, parent, changed, stage_files, trust)
         elif commit in self.tag_commits():
@@ -280,6 +283,28 @@ class _Run:
         return {
             p for p in (policy.allowed_signers, policy.revocation_file, policy.openpgp_keys) if p
         }
+
+    def policy_at(self, rev: str) -> Policy | None:
+        """The policy committed at REV, parsed once per distinct file; None if unusable."""
+        found = self.reader.read(f"{rev}:{self.prefix}{POLICY_FILE}")
+        if found is None:
+            return None
+        if found[0] not in self._policies:
+            try:
+                self._policies[found[0]] = self.snapshot(rev).policy
+            except BadInput:
+                self._policies[found[0]] = None  # reported where the file changed
+        return self._policies[found[0]]
+
+    def trust_files(self, trust: _Trust, *revs: str) -> set[str]:
+        """The policy file and every signer file that the trusted policy, or the policy at
+        any of REVS, names: a change to any of them is a trust change."""
+        out = {POLICY_FILE} | self.signer_files(trust.policy)
+        for rev in revs:
+            policy = self.policy_at(rev)
+            if policy is not None:
+                out |= self.signer_files(policy)
+        return out
 
     def tag_commits(self) -> dict[str, list[Tag]]:
         assert self.tags is not None
@@ -672,14 +697,14 @@ class _Run:
         a conflict resolved by hand) or an old file brought back by merging an old
         commit was never checked as an action, a signed trust change or evidence.
         """
-        signer_files = self.signer_files(trust.policy) if trust else set()
+        watched = self.trust_files(trust, commit, *parents) if trust else {POLICY_FILE}
         first, others = parents[0], parents[1:]
         bases = {o: self.merge_base(first, o) for o in others}
         paths = sorted(
             p
             for rev in parents
             for p in self.changed_between(commit, rev)
-            if self.decides_verdicts(p, signer_files)
+            if self.decides_verdicts(p, watched)
         )
         if not paths:
             return
@@ -723,17 +748,17 @@ class _Run:
         out = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", a, b).stdout
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
-    def decides_verdicts(self, path: str, signer_files: set[str]) -> bool:
+    def decides_verdicts(self, path: str, watched: set[str]) -> bool:
         rel = self.in_registry(path)
-        if rel is None or rel.rsplit("/", 1)[-1].startswith("."):
+        if rel is None:
+            return False
+        if rel in watched:  # the policy and signer files, dot names included
+            return True
+        if rel.rsplit("/", 1)[-1].startswith("."):
             return False
         if rel.startswith(f"{EVALS}/"):
             return path in self.relied()  # evidence no action relied on yet: checked when one does
-        return (
-            rel.startswith((f"{STAGES}/", f"{MODELS}/"))
-            or rel == POLICY_FILE
-            or rel in signer_files
-        )
+        return rel.startswith((f"{STAGES}/", f"{MODELS}/"))
 
 
 def _upstream(git: Git) -> str | None:
