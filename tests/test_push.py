@@ -6,6 +6,8 @@ refs or the complete new action; the clone holds its old state or the action.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -306,3 +308,48 @@ def test_race_at_the_remote_ref_update_is_rebuilt_and_pushed(
         k: v for k, v in refs.items() if k.startswith(("refs/heads/main", "refs/tags"))
     }
     fsck(remote)
+
+
+def test_an_earlier_unpushed_action_goes_up_with_its_tag(
+    cli: Cli, a: Path, remote: Path, tmp_path: Path
+) -> None:
+    """The branch never reaches the remote without the tags of the actions it carries."""
+    ok(cli(*promote("summarizer", "1.0.0", "development"), cwd=a))  # not pushed
+    ok(cli(*promote("assistant", "1.0.0", "development", "--push"), cwd=a))
+    refs = remote_refs(remote)
+    for name in (tag("summarizer", "development", 1), tag("assistant", "development", 1)):
+        assert refs[f"refs/tags/{name}"] == git(a, "rev-parse", f"refs/tags/{name}").strip()
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", f"file://{remote}", str(fresh))
+    verified = cli("--repo", str(fresh), "--json", "verify", "--all")
+    assert verified.code == 0, verified.out
+
+
+def test_a_fetch_by_another_process_cannot_swap_the_tip(
+    cli: Cli, a: Path, b: Path, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background fetch of another branch between modelreg's fetch and its next step
+    (FETCH_HEAD is shared) must not put that branch on main."""
+    git(b, "switch", "-q", "-c", "feature")
+    (b / "notes.txt").write_text("unreviewed\n")
+    git(b, "add", "notes.txt")
+    git(b, "commit", "-q", "-m", "unreviewed work")
+    git(b, "push", "-q", "origin", "feature")
+    git(b, "switch", "-q", "main")
+    ok(cli(*promote("ticket-classifier", "1.0.0", "development", "--push"), cwd=b))
+    real = shutil.which("git")
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'"{real}" "$@"; rc=$?\n'
+        'case "$1 $2" in "fetch -q") '
+        f'"{real}" fetch -q origin feature >/dev/null 2>&1;; esac\n'
+        "exit $rc\n"
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
+    ok(cli(*promote("summarizer", "1.0.0", "development", "--push"), cwd=a))
+    main_log = git(remote, "log", "--format=%s", MAIN)
+    assert "unreviewed work" not in main_log
+    assert "promote summarizer@1.0.0 to development" in main_log

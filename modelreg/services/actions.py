@@ -32,7 +32,7 @@ from modelreg.errors import (
     UsageError,
 )
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
-from modelreg.revision import Snapshot, Tag, trust_root
+from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
 from modelreg.services.transaction import PreparedFile, Transaction, action_lock
 from modelreg.signing import Verifier
 from modelreg.vcs import Git, git_blob_id
@@ -445,9 +445,25 @@ def _chain_tag(result: ActionResult) -> str | None:
     return tag if isinstance(tag, str) else None
 
 
-def _push_once(git: Git, remote: str, merge: str, tag: str | None) -> str:
-    """Push branch and tag atomically: "ok", "moved" (fetch and retry) or "unreachable"."""
-    refspecs = [f"HEAD:{merge}"] + ([f"refs/tags/{tag}:refs/tags/{tag}"] if tag else [])
+def _tags_to_push(ctx: _Context, remote: str, merge: str, tag: str | None) -> list[str]:
+    """TAG, and the action tags of every commit the remote branch lacks (an earlier action
+    made without --push): a branch never reaches the remote without its tags."""
+    proc = ctx.git.run("ls-remote", "--", remote, merge, check=False)
+    tip = proc.stdout.decode().split("\t", 1)[0].strip() if proc.returncode == 0 else ""
+    if tip and ctx.git.rev(f"{tip}^{{commit}}") is None:
+        return [tag] if tag else []  # the remote has moved on: the push is refused, then rebuilt
+    spec = ["HEAD", f"^{tip}"] if tip else ["HEAD"]
+    ahead = set(ctx.git.out("rev-list", *spec, "--").split())
+    with ctx.git.objects() as reader:
+        prefix = Snapshot(ctx.git, "HEAD", ctx.prefix, reader).policy.tag_prefix
+    tags = TagIndex(ctx.git, prefix)
+    out = {t.name for commit in ahead for t in tags.by_commit.get(commit, [])}
+    return sorted(out | ({tag} if tag else set()))
+
+
+def _push_once(git: Git, remote: str, merge: str, tags: list[str]) -> str:
+    """Push branch and tags atomically: "ok", "moved" (fetch and retry) or "unreachable"."""
+    refspecs = [f"HEAD:{merge}"] + [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
     proc = git.run("push", "--atomic", "--porcelain", "--", remote, *refspecs, check=False)
     if proc.returncode == 0:
         return "ok"
@@ -488,9 +504,9 @@ def _push_once(git: Git, remote: str, merge: str, tag: str | None) -> str:
 _KNOCK_ON = frozenset({"atomic push failure", "atomic push failed"})
 
 
-def _confirmed(git: Git, remote: str, merge: str, tag: str | None) -> bool:
-    """True when ls-remote shows the remote branch at HEAD and the tag at the local tag object."""
-    refs = [merge] + ([f"refs/tags/{tag}"] if tag else [])
+def _confirmed(git: Git, remote: str, merge: str, tags: list[str]) -> bool:
+    """True when ls-remote shows the remote branch at HEAD and each tag at its local object."""
+    refs = [merge] + [f"refs/tags/{t}" for t in tags]
     proc = git.run("ls-remote", "--", remote, *refs, check=False)
     if proc.returncode != 0:
         return False
@@ -500,7 +516,7 @@ def _confirmed(git: Git, remote: str, merge: str, tag: str | None) -> bool:
         seen[ref] = oid
     if seen.get(merge) != git.rev("HEAD"):
         return False
-    return tag is None or seen.get(f"refs/tags/{tag}") == git.rev(f"refs/tags/{tag}")
+    return all(seen.get(f"refs/tags/{t}") == git.rev(f"refs/tags/{t}") for t in tags)
 
 
 def _undo(ctx: _Context, result: ActionResult) -> None:
@@ -522,6 +538,9 @@ def _undo(ctx: _Context, result: ActionResult) -> None:
     result.commit = result.tag = result.record = None
 
 
+_FETCHED = "refs/modelreg/fetched-tip"
+
+
 def _catch_up(ctx: _Context, remote: str, merge: str, req: Request) -> bool:
     """Fetch the remote branch and its action tags and fast-forward to it, or stop (exit 3).
 
@@ -529,8 +548,13 @@ def _catch_up(ctx: _Context, remote: str, merge: str, req: Request) -> bool:
     """
     git = ctx.git
     before = git.rev("HEAD")
-    git.run("fetch", "-q", "--no-tags", "--", remote, merge)
-    tip = git.out("rev-parse", "FETCH_HEAD")
+    # Into a ref of our own: FETCH_HEAD is shared, and any other fetch (an editor's
+    # background fetch) could swap in another branch's tip between two commands.
+    try:
+        git.run("fetch", "-q", "--no-tags", "--", remote, f"+{merge}:{_FETCHED}")
+        tip = git.out("rev-parse", "--verify", f"{_FETCHED}^{{commit}}")
+    finally:
+        git.run("update-ref", "-d", _FETCHED, check=False)
     with git.objects() as reader:
         prefix = Snapshot(git, tip, ctx.prefix, reader).policy.tag_prefix
     git.run("fetch", "-q", "--", remote, f"refs/tags/{prefix}/*:refs/tags/{prefix}/*", check=False)
@@ -564,8 +588,8 @@ def _push_with_retry(
     local action back (exit 3), so neither side keeps half of it."""
     try:
         for attempt in range(MAX_PUSH_ATTEMPTS):
-            tag = _chain_tag(result)
-            outcome = _push_once(ctx.git, remote, merge, tag)
+            tags = _tags_to_push(ctx, remote, merge, _chain_tag(result))
+            outcome = _push_once(ctx.git, remote, merge, tags)
             if outcome == "ok":
                 break
             if outcome == "unreachable":
@@ -597,10 +621,11 @@ def _push_with_retry(
         _undo(ctx, result)
         raise
     # Pushed: from here on the remote may hold the action, so the clone keeps it too.
-    if not _confirmed(ctx.git, remote, merge, tag):
+    if not _confirmed(ctx.git, remote, merge, tags):
         raise EnvironmentFailure(
             f"--push: git reported success but {remote} does not show the branch and "
-            f"tag {tag}; check `git ls-remote {remote}`, then run the action again with --push",
+            f"tags {', '.join(tags)}; check `git ls-remote {remote}`, then run the action again "
+            "with --push",
             rule="push",
         )
     result.pushed = f"{remote} {merge.removeprefix('refs/heads/')}"
