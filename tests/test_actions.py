@@ -1231,3 +1231,15 @@ def test_an_action_on_another_branch_is_not_taken_for_an_interrupted_one(
             "already exists but is not on this branch",
             code=3,
         )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["promote", "summarizer", "1.1.0", "--to", "archived", "--reason", "r"],
+        ["rollback", "summarizer", "--stage", "archived", "--reason", "r"],
+        ["canary", "abort", "summarizer", "--stage", "archived", "--reason", "r"],
+    ],
+)
+def test_archived_is_not_a_stage_to_act_on(run: Callable[..., Any], signed: Path, args) -> None:
+    refused(run, signed, args, "unknown stage 'archived'", code=2)

@@ -364,3 +364,18 @@ def test_eval_help(cli) -> None:
     assert result.code == 0 and "add" in result.out
     add = cli("eval", "add", "--help")
     assert add.code == 0 and "--metrics" in add.out and "--force" in add.out
+
+
+def test_odd_inputs_are_bad_input_not_internal_errors(cli, example: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    for args in (
+        ["--metric", "a=1", "--samples", "99999999999999999999999"],
+        ["--metrics", str(deep)],
+    ):
+        result = cli(
+            "--repo", str(example), "eval", "add", "summarizer", "1.0.0", "--suite", "z", *args
+        )
+        assert result.code == 2, result.err
+        assert result.err.startswith("error: ") and "internal" not in result.err
+    assert not (example / "evals/summarizer/1.0.0/z.yaml").exists()

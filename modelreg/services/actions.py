@@ -119,7 +119,8 @@ def check_request(req: Request) -> None:
 def _require_known(snap: Snapshot, req: Request) -> None:
     """Unknown stage, model or version: bad input to the command (exit 2), as for `gate`."""
     stages = snap.policy.stages
-    if req.stage != ARCHIVED and req.stage not in stages:
+    lifecycle = req.action in ("archive", "unarchive")
+    if (req.stage == ARCHIVED) != lifecycle or (not lifecycle and req.stage not in stages):
         raise NotFound(f"unknown stage {req.stage!r} (stages: {', '.join(stages)})")
     folder = snap.path(f"{MODELS}/{req.model}/")
     files = snap.git.tree_blobs(snap.rev, [folder])

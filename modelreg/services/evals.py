@@ -172,6 +172,8 @@ def load_metrics_file(path: Path, shown: str) -> dict[str, int | float]:
             raise BadInput(str(e), file=shown, line=_json_line(text, e.constant)) from None
         except ValueError as e:  # a duplicate key
             raise BadInput(str(e), file=shown) from None
+        except RecursionError:
+            raise BadInput("nested too deeply", file=shown) from None
         if isinstance(data, dict):
             lines = {k: _json_line(text, json.dumps(k)) or 1 for k in data}
     else:
@@ -241,8 +243,8 @@ def add_eval(
     if parse_version(version) is None:
         reg.require_model(model)
         raise UsageError(f"{version!r} is not a version (MAJOR.MINOR.PATCH)")
-    if samples is not None and samples < 1:
-        raise UsageError(f"--samples {samples}: must be at least 1")
+    if samples is not None and not 1 <= samples <= MAX_SAFE_INTEGER:
+        raise UsageError(f"--samples {samples}: must be from 1 to {MAX_SAFE_INTEGER}")
     data_set = _dataset(dataset) if dataset is not None else None
     record = reg.version(model, version)
     if metrics_file is not None:
