@@ -1197,3 +1197,17 @@ def test_a_signer_file_named_by_the_new_policy_is_watched(lab: Lab) -> None:
         v = lab.verify(*args)
         assert v.code == 1 and v.rules == {"trust-change-unsigned"}, v
         assert ".modelreg/signers2" in v.message("trust-change-unsigned")
+
+
+def test_a_key_revoked_on_the_branch_cannot_act_through_an_old_side_branch(lab: Lab) -> None:
+    fork = lab.head()
+    lab.revoke(lab.keys["bob"], signed_by=lab.keys["alice"])
+    lab.base("before-merge")
+    run_git(lab.repo, "checkout", "-q", "-b", "side", fork)
+    lab.act("promote", "ticket-classifier", "1.0.0", "--to", "development", key=lab.keys["bob"])
+    run_git(lab.repo, "checkout", "-q", "main")
+    run_git(lab.repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    v = lab.verify("--all")
+    assert v.code == 1 and v.rules == {"merged-untrusted"}, v
+    v = lab.verify("--base", "before-merge")
+    assert v.code == 1 and "signature" in v.rules, v

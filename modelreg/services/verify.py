@@ -740,6 +740,32 @@ class _Run:
                 what = "the merge holds a version of this file that neither side produced"
             self.add(rule, f"{what}; {why}", file=path, commit=commit)
 
+    def check_merged_actions(self, commit: str, parents: list[str], trust: _Trust) -> None:
+        """With --all: the actions a merge brings in must also be trusted by the branch they
+        join. Each was judged by its own parent's signers; a key revoked or removed on
+        this branch meanwhile does not come back through a side branch."""
+        first = parents[0]
+        allowed_cache: dict[str, bool] = {}
+        for other in parents[1:]:
+            brought = self.git.out("rev-list", other, f"^{first}", "--").split()
+            for tag in (t for c in brought for t in self.tag_commits().get(c, [])):
+                record = tag.record
+                if tag.type != "tag" or record is None or tag.oid in allowed_cache:
+                    continue  # malformed tags are reported where they were made
+                sig = trust.verifier.verify("tag", tag.oid, tag.message)
+                allowed = signers_for(trust.policy, record.stage)
+                ok = sig.ok and (allowed is None or sig.principal in allowed)
+                allowed_cache[tag.oid] = ok
+                if not ok and trust.policy.signing_required:
+                    why = sig.message if not sig.ok else f"{sig.principal} may not sign there"
+                    self.add(
+                        "merged-untrusted",
+                        f"the merge brings in an action its branch does not trust ({why}): a "
+                        "key revoked or removed on this branch cannot act through a side branch",
+                        commit=commit,
+                        tag=tag.name,
+                    )
+
     def merge_base(self, a: str, b: str) -> str | None:
         proc = self.git.run("merge-base", a, b, check=False)
         return proc.stdout.decode().split()[0] if proc.returncode == 0 and proc.stdout else None
@@ -829,6 +855,8 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
             except BadInput:
                 merge_trust = None  # the first parent's own commit reports its policy
             run.check_merge(commit, parents, merge_trust)
+            if base_oid is None and merge_trust is not None:
+                run.check_merged_actions(commit, parents, merge_trust)
             continue
         if not parents and (base_oid is not None or [commit] != first_root):
             run.add(
