@@ -230,6 +230,7 @@ class Checker:
                     rel,
                     doc.line_of(("pinned_patterns", i)),
                 )
+        written = doc.data.get("signing") or {}
         for key, value in (
             ("allowed_signers", policy.allowed_signers),
             ("revocation_file", policy.revocation_file),
@@ -237,10 +238,11 @@ class Checker:
         ):
             if value is None:
                 continue
-            if not _inside(value):
+            as_written = written.get(key, value)  # `a/../../x` is judged as written
+            if not _inside(as_written):
                 self.add(
                     "path-escape",
-                    f"signing.{key}: {value!r} must be a relative path inside the registry",
+                    f"signing.{key}: {as_written!r} must be a relative path inside the registry",
                     rel,
                     doc.line_of(("signing", key)),
                 )

@@ -243,8 +243,10 @@ def add_eval(
     if parse_version(version) is None:
         reg.require_model(model)
         raise UsageError(f"{version!r} is not a version (MAJOR.MINOR.PATCH)")
-    if samples is not None and not 1 <= samples <= MAX_SAFE_INTEGER:
-        raise UsageError(f"--samples {samples}: must be from 1 to {MAX_SAFE_INTEGER}")
+    if samples is not None and samples < 1:
+        raise UsageError(f"--samples {samples}: must be at least 1")
+    if samples is not None and samples > MAX_SAFE_INTEGER:
+        raise UsageError(f"--samples {samples}: must be at most {MAX_SAFE_INTEGER}")
     data_set = _dataset(dataset) if dataset is not None else None
     record = reg.version(model, version)
     if metrics_file is not None:
