@@ -119,10 +119,14 @@ class Snapshot:
         reader: ObjectReader,
         tags: TagIndex | None = None,
         policy: Policy | None = None,
+        model: str | None = None,
     ) -> None:
+        """MODEL, when given, limits `tags` to that model's action tags (one model's actions
+        need no other tag, and reading all of them costs time on a long history)."""
         self.git, self.rev, self.prefix, self.reader = git, rev, prefix, reader
         self._tags = tags
         self._policy = policy
+        self._model = model
         self._versions: dict[tuple[str, str], tuple[dict[str, Any], str] | None] = {}
 
     def path(self, rel: str) -> str:
@@ -158,7 +162,9 @@ class Snapshot:
     @property
     def tags(self) -> TagIndex:
         if self._tags is None:
-            self._tags = TagIndex(self.git, self.policy.tag_prefix)
+            prefix = self.policy.tag_prefix
+            scope = f"{prefix}/{self._model}" if self._model else None
+            self._tags = TagIndex(self.git, prefix, pattern=scope)
         return self._tags
 
     def version(self, model: str, version: str) -> tuple[dict[str, Any], str] | None:

@@ -169,19 +169,25 @@ def _require_clean(ctx: _Context, snap: Snapshot, req: Request) -> None:
     if req.version:
         rels.append(f"{MODELS}/{req.model}/{req.version}.yaml")
     repo_paths = [snap.path(r) for r in rels]
-    status = ctx.git.run(
-        "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *repo_paths
+    # The index's blob ids (`ls-files -s`: cheaper than `status` on a large work tree).
+    listed = ctx.git.run(
+        "ls-files", "-s", "-z", "--", *(f":(top,literal){p}" for p in repo_paths)
     ).stdout
-    dirty = {e[3:].decode("utf-8", "surrogateescape") for e in status.split(b"\0") if len(e) > 3}
+    index = {
+        path.decode("utf-8", "surrogateescape"): meta.split()[1].decode()
+        for meta, _, path in (e.partition(b"\t") for e in listed.split(b"\0") if e)
+    }
     for rel, repo_path in zip(rels, repo_paths, strict=True):
         found = snap.reader.read(f"{snap.rev}:{repo_path}")
-        work = ctx.reg.root / rel
+        head_id = found[0] if found else None
         try:
-            # skip-worktree and assume-unchanged hide edits from status: compare bytes too
-            changed = found is not None and git_blob_id(work.read_bytes()) != found[0]
+            # bytes, not stat data: skip-worktree and assume-unchanged cannot hide an edit
+            work_id: str | None = git_blob_id((ctx.reg.root / rel).read_bytes())
         except FileNotFoundError:
-            changed = found is not None
-        if repo_path not in dirty and not changed:
+            work_id = None
+        except OSError:  # a folder or an unreadable file where the file should be
+            work_id = "unreadable"
+        if index.get(repo_path) == head_id == work_id:
             continue
         if rel.startswith(STAGES):
             # The index may hold the stale copy too (an action interrupted before it wrote the
@@ -209,7 +215,7 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
     head = git.rev("HEAD")
     assert head is not None
     with git.objects() as reader:
-        snap = Snapshot(git, head, ctx.prefix, reader)
+        snap = Snapshot(git, head, ctx.prefix, reader, model=req.model)
         policy = snap.policy
         if policy.branch and ctx.branch != f"refs/heads/{policy.branch}":
             raise EnvironmentFailure(

@@ -3,7 +3,8 @@
 The order is chosen so that every interruption leaves a state a rerun can
 finish or that is as before:
 
-1. build the commit from a private index (a dirty or locked index never leaks in), and
+1. build the commit from trees written directly, never through the user's index (a dirty
+   or locked index cannot leak in), and
    write the new state file in full to a temp file beside it (a write error stops here);
 2. create the signed tag on that commit (a failure leaves only an unreachable object);
 3. move the branch with compare-and-swap (`update-ref NEW OLD`);
@@ -112,25 +113,40 @@ class Transaction:
         return Path(self.git.out("rev-parse", "--absolute-git-dir"))
 
     def build_commit(self, parent: str, path: str, content: bytes, message: str) -> str:
-        """A commit on PARENT whose tree differs only in PATH, made with a private index."""
-        fd, index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
-        os.close(fd)
-        os.unlink(index)  # git wants to create it; the name is ours
-        env = {**self.env, "GIT_INDEX_FILE": index}
-        try:
-            self.git.run("read-tree", parent, env=env)
-            blob = self.git.run("hash-object", "-w", "--stdin", input=content).stdout.decode()
-            self.git.run(
-                "update-index", "--add", "--cacheinfo", f"100644,{blob.strip()},{path}", env=env
+        """A commit on PARENT whose tree differs only in PATH.
+
+        The trees are written directly (`git mktree` along PATH), so the user's
+        index is neither read nor written (a dirty or locked index cannot leak in),
+        and the cost follows PATH's depth, not the size of the repository.
+        """
+        blob = self.git.out("hash-object", "-w", "--stdin", input=content)
+        tree = self._tree_with(f"{parent}^{{tree}}", path.split("/"), blob)
+        return self.git.out(
+            "commit-tree", tree, "-p", parent, "-F", "-", env=self.env, input=message.encode()
+        )
+
+    def _tree_with(self, tree: str | None, parts: list[str], blob: str) -> str:
+        """TREE (None: an empty one) with PARTS (a path) set to the file BLOB; the new tree."""
+        entries: dict[str, bytes] = {}
+        if tree is not None:
+            for entry in self.git.run("ls-tree", "-z", tree).stdout.split(b"\0"):
+                if entry:
+                    entries[entry.split(b"\t", 1)[1].decode("utf-8", "surrogateescape")] = entry
+        name, rest = parts[0], parts[1:]
+        if rest:
+            old = entries.get(name)
+            meta = old.split(b"\t", 1)[0].split() if old else []
+            sub = meta[2].decode() if len(meta) == 3 and meta[1] == b"tree" else None
+            entries[name] = b"040000 tree %s\t%s" % (
+                self._tree_with(sub, rest, blob).encode(),
+                name.encode("utf-8", "surrogateescape"),
             )
-            tree = self.git.out("write-tree", env=env)
-            return self.git.out(
-                "commit-tree", tree, "-p", parent, "-F", "-", env=env, input=message.encode()
+        else:
+            entries[name] = b"100644 blob %s\t%s" % (
+                blob.encode(),
+                name.encode("utf-8", "surrogateescape"),
             )
-        finally:
-            for leftover in (index, index + ".lock"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
+        return self.git.out("mktree", "-z", input=b"".join(e + b"\0" for e in entries.values()))
 
     def create_tag(self, name: str, commit: str, message: str, sign: bool) -> str:
         """Create the annotated (signed when SIGN) tag NAME on COMMIT; its object id."""
