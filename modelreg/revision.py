@@ -9,7 +9,6 @@ come from one `git cat-file --batch` process and tags from one
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -23,18 +22,60 @@ from modelreg.vcs import Git, ObjectReader
 from modelreg.yamlio import Document, StrictYamlError, loads
 
 
-@dataclass(frozen=True)
 class Tag:
-    """One ref under refs/tags/<prefix>/ as git stores it."""
+    """One ref under refs/tags/<prefix>/. Its object is read (through the shared cat-file
+    process) only when asked: a long history has many tags, and a question needs few."""
 
-    name: str  # without refs/tags/
-    oid: str  # the ref's object: the tag object for an annotated tag
-    type: str  # "tag" for annotated tags
-    header_name: str  # the `tag` line inside the tag object
-    target_type: str  # type of the object the tag points at
-    target: str  # peeled object id
-    epoch: int | None  # tagger date
-    message: str
+    def __init__(self, name: str, oid: str, reader: ObjectReader) -> None:
+        self.name = name  # without refs/tags/
+        self.oid = oid  # the ref's object: the tag object of an annotated tag
+        self._reader = reader
+
+    @cached_property
+    def _object(self) -> tuple[str, dict[str, str], str]:
+        """(type, tag headers, message) of the object the ref names."""
+        found = self._reader.read(self.oid)
+        if found is None:
+            return "missing", {}, ""
+        _oid, otype, data = found
+        if otype != "tag":
+            return otype, {}, ""
+        head, _, message = data.decode("utf-8", "replace").partition("\n\n")
+        headers: dict[str, str] = {}
+        for line in head.split("\n"):
+            key, _, value = line.partition(" ")
+            headers.setdefault(key, value)
+        return "tag", headers, message
+
+    @property
+    def type(self) -> str:
+        """ "tag" for an annotated tag; a lightweight tag names a commit (or anything)."""
+        return self._object[0]
+
+    @property
+    def header_name(self) -> str:
+        """The `tag` line inside the tag object (git does not check it against the ref)."""
+        return self._object[1].get("tag", "")
+
+    @property
+    def target_type(self) -> str:
+        return self._object[1].get("type", "") if self.type == "tag" else self.type
+
+    @property
+    def target(self) -> str:
+        """The object the tag points at (one level: a tag on a tag names the inner tag)."""
+        return self._object[1].get("object", "") if self.type == "tag" else self.oid
+
+    @property
+    def epoch(self) -> int | None:
+        """The tagger date in seconds (the time of the action)."""
+        fields = self._object[1].get("tagger", "").split()
+        return int(fields[-2]) if len(fields) >= 2 and fields[-2].isdigit() else None
+
+    @property
+    def message(self) -> str:
+        """Subject, body and signature block, as the tag object holds them."""
+        return self._object[2]
 
     @cached_property
     def record(self) -> ActionRecord | None:
@@ -52,39 +93,34 @@ class Tag:
         return None
 
 
-_TAG_FIELDS = (
-    "refname",
-    "objecttype",
-    "objectname",
-    "tag",
-    "*objecttype",
-    "*objectname",
-    "taggerdate:unix",
-    "contents",
-)
-
-
 class TagIndex:
-    """Every action tag of a registry, read with one for-each-ref."""
+    """The action tags of a registry (or of one model: PATTERN), listed with one
+    `git show-ref -d` (packed refs keep the peeled commit: no tag object is opened)."""
 
-    def __init__(self, git: Git, prefix: str, pattern: str | None = None) -> None:
+    def __init__(
+        self, git: Git, prefix: str, reader: ObjectReader, pattern: str | None = None
+    ) -> None:
         self.prefix = prefix
         self.by_name: dict[str, Tag] = {}
-        self.by_commit: dict[str, list[Tag]] = {}
-        for row in git.for_each_ref(_TAG_FIELDS, f"refs/tags/{pattern or prefix}/"):
-            ref, otype, oid, header, ptype, poid, epoch, contents = row
-            tag = Tag(
-                name=ref.removeprefix("refs/tags/"),
-                oid=oid,
-                type=otype,
-                header_name=header,
-                target_type=ptype or otype,
-                target=poid or oid,
-                epoch=int(epoch) if epoch.isdigit() else None,
-                message=contents,
-            )
+        self._by_peeled: dict[str, list[Tag]] = {}
+        under = f"refs/tags/{pattern or prefix}/"
+        out = git.run("show-ref", "-d", "--tags", check=False).stdout
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            oid, _, ref = line.partition(" ")
+            if not ref.startswith(under):
+                continue
+            if ref.endswith("^{}"):  # the fully peeled object of the tag just listed
+                tag = self.by_name.get(ref[len("refs/tags/") : -3])
+                if tag is not None:
+                    self._by_peeled.setdefault(oid, []).append(tag)
+                continue
+            tag = Tag(ref[len("refs/tags/") :], oid, reader)
             self.by_name[tag.name] = tag
-            self.by_commit.setdefault(tag.target, []).append(tag)
+            self._by_peeled.setdefault(oid, []).append(tag)  # a lightweight tag names it
+
+    def on(self, commit: str) -> list[Tag]:
+        """The tags that point at COMMIT itself (not through another tag)."""
+        return [t for t in self._by_peeled.get(commit, []) if t.target == commit]
 
     def chain_tags(self, name: str | None) -> list[Tag]:
         """NAME's tag and the tags before it (previous-tag links), newest first.
@@ -164,7 +200,7 @@ class Snapshot:
         if self._tags is None:
             prefix = self.policy.tag_prefix
             scope = f"{prefix}/{self._model}" if self._model else None
-            self._tags = TagIndex(self.git, prefix, pattern=scope)
+            self._tags = TagIndex(self.git, prefix, self.reader, pattern=scope)
         return self._tags
 
     def version(self, model: str, version: str) -> tuple[dict[str, Any], str] | None:

@@ -463,8 +463,8 @@ def _tags_to_push(ctx: _Context, remote: str, merge: str, tag: str | None) -> li
     ahead = set(ctx.git.out("rev-list", *spec, "--").split())
     with ctx.git.objects() as reader:
         prefix = Snapshot(ctx.git, "HEAD", ctx.prefix, reader).policy.tag_prefix
-    tags = TagIndex(ctx.git, prefix)
-    out = {t.name for commit in ahead for t in tags.by_commit.get(commit, [])}
+        tags = TagIndex(ctx.git, prefix, reader)
+        out = {t.name for commit in ahead for t in tags.on(commit)}
     return sorted(out | ({tag} if tag else set()))
 
 

@@ -133,7 +133,7 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
         if stage is not None and stage not in (*policy.stages, ARCHIVED):
             raise NotFound(f"unknown stage {stage!r} (stages: {', '.join(policy.stages)})")
         state = snap.state(model)
-        tags = TagIndex(git, policy.tag_prefix, pattern=f"{policy.tag_prefix}/{model}")
+        tags = TagIndex(git, policy.tag_prefix, reader, pattern=f"{policy.tag_prefix}/{model}")
         chains: list[list[Tag]] = []
         for name, last in sorted((state.get("tags") or {}).items()):
             if stage is not None and name != stage:

@@ -111,9 +111,11 @@ class _Run:
 
     def trust(self, rev: str) -> _Trust:
         """The trust root as of REV (policy, signers, revoked keys), cached by content."""
-        snap = self.snapshot(rev)
-        key = tuple(snap.raw(p) for p in (POLICY_FILE,))
+        policy = self.policy_at(rev)  # parsed once per distinct policy file
+        # An unusable policy: read it again for the BadInput that names file and line.
+        snap = self.snapshot(rev, policy) if policy else self.snapshot(rev)
         policy = snap.policy
+        key = tuple(snap.raw(p) for p in (POLICY_FILE,))
         key += tuple(
             snap.raw(p) if p else None
             for p in (policy.allowed_signers, policy.revocation_file, policy.openpgp_keys)
@@ -255,8 +257,8 @@ class _Run:
                     self.schema_valid(commit, path, rel, "eval")
         if stage_files:
             self.check_action(commit, parent, changed, stage_files, trust)
-        elif commit in self.tag_commits():
-            for tag in self.tag_commits()[commit]:
+        else:
+            for tag in self.tags_on(commit):
                 self.add(
                     "tag-without-action",
                     "an action tag on a commit that changes no state file",
@@ -306,9 +308,9 @@ class _Run:
                 out |= self.signer_files(policy)
         return out
 
-    def tag_commits(self) -> dict[str, list[Tag]]:
+    def tags_on(self, commit: str) -> list[Tag]:
         assert self.tags is not None
-        return self.tags.by_commit
+        return self.tags.on(commit)
 
     def schema_valid(self, commit: str, path: str, rel: str, kind: str) -> None:
         try:
@@ -379,7 +381,7 @@ class _Run:
         trust: _Trust,
     ) -> None:
         path = stage_files[0][1]
-        tags = [t for t in self.tag_commits().get(commit, [])]
+        tags = self.tags_on(commit)
         if not tags:
             self.no_tag(commit, stage_files)
             return
@@ -748,7 +750,7 @@ class _Run:
         allowed_cache: dict[str, bool] = {}
         for other in parents[1:]:
             brought = self.git.out("rev-list", other, f"^{first}", "--").split()
-            for tag in (t for c in brought for t in self.tag_commits().get(c, [])):
+            for tag in (t for c in brought for t in self.tags_on(c)):
                 record = tag.record
                 if tag.type != "tag" or record is None or tag.oid in allowed_cache:
                     continue  # malformed tags are reported where they were made
@@ -842,7 +844,7 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     except BadInput as e:
         run.add("schema", e.message, file=e.file or "", line=e.line or 0, commit=head)
         prefix = Policy().tag_prefix
-    run.tags = TagIndex(git, prefix)
+    run.tags = TagIndex(git, prefix, run.reader)
     # The repository's first commit (on the first-parent line) is the one trusted as given;
     # another root in range is a history that never descended from it.
     first_root = git.out("rev-list", "--first-parent", "--max-parents=0", head).split()[:1]
