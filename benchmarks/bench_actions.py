@@ -149,7 +149,11 @@ def main() -> None:
     models, versions = SIZES[args.size]
     if args.runs + 2 > models:
         raise SystemExit(f"--runs must be at most {models - 2} on {args.size}")
-    all_runs = args.all_runs or (1 if args.size == "large" else min(args.runs, 3))
+    all_runs = (
+        args.all_runs
+        if args.all_runs is not None
+        else (1 if args.size == "large" else min(args.runs, 3))
+    )
     # Byte-compile modelreg as an installed wheel is: with PYTHONDONTWRITEBYTECODE
     # set (as on some machines), an editable install would recompile every run.
     subprocess.run(

@@ -1243,3 +1243,16 @@ def test_an_action_on_another_branch_is_not_taken_for_an_interrupted_one(
 )
 def test_archived_is_not_a_stage_to_act_on(run: Callable[..., Any], signed: Path, args) -> None:
     refused(run, signed, args, "unknown stage 'archived'", code=2)
+
+
+def test_log_after_an_action_needs_no_new_verification(
+    run: Callable[..., Any], signed: Path
+) -> None:
+    """The action's preflight verified its tag; `log` reads that from the cache."""
+    land(run, *promote("summarizer", "1.1.0", "development"))
+    cache = json.loads((signed / ".git" / "modelreg-verified.json").read_text())
+    (entries,) = cache.values()
+    tag_oid = git(signed, "rev-parse", f"{PREFIX}/summarizer/development/1").strip()
+    assert entries[tag_oid][0] == "alice@example.com"
+    events = json.loads(run("--json", "log", "summarizer").out)["events"]
+    assert [(e["signer"], e["verified"]) for e in events] == [("alice@example.com", True)]

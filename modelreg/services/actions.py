@@ -33,6 +33,7 @@ from modelreg.errors import (
 )
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
 from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
+from modelreg.services.history import remember_signature
 from modelreg.services.transaction import PreparedFile, Transaction, action_lock
 from modelreg.signing import Verifier
 from modelreg.vcs import Git, git_blob_id
@@ -334,8 +335,11 @@ def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None
         return None
     content = snap.reader.read(tag_oid)
     text = content[2].decode("utf-8", "replace") if content else ""
-    with Verifier(git.cwd, trust_root(snap)) as verifier:
+    trust = trust_root(snap)
+    with Verifier(git.cwd, trust) as verifier:
         sig = verifier.verify("tag", tag_oid, text)
+    if sig.ok:  # `log` need not verify the user's own action again
+        remember_signature(Path(git.out("rev-parse", "--absolute-git-dir")), trust, tag_oid, sig)
     if not sig.ok or sig.principal is None:
         raise EnvironmentFailure(
             f"the action tag's signature does not verify against the registry's trusted signers "

@@ -16,7 +16,6 @@ import heapq
 import itertools
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +117,14 @@ class _Cache:
             tmp.unlink(missing_ok=True)
 
 
+def remember_signature(git_dir: Path, trust: TrustRoot, oid: str, sig: Signature) -> None:
+    """Record a verification just made (the preflight of an action) for `log`."""
+    if trust.problem is None:
+        cache = _Cache(git_dir, _trust_key(trust))
+        cache.put(oid, sig)
+        cache.save()
+
+
 def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
     """Every action on MODEL (on STAGE only, if given) that the branch's state leads to."""
     reg.require_model(model)
@@ -215,6 +222,8 @@ def _signatures(git: Git, snap: Snapshot, tags: list[Tag]) -> dict[str, Signatur
         else:
             todo.append(tag)
     if todo:
+        from concurrent.futures import ThreadPoolExecutor  # only when something is to verify
+
         with Verifier(git.cwd, trust) as verifier, ThreadPoolExecutor(max_workers=4) as pool:
             for tag, sig in zip(
                 todo,
