@@ -3,7 +3,7 @@
 Actions read HEAD's tree, never the work tree: a version is registered once it
 is committed. `verify` reads each action's parent commit the same way. Files
 come from one `git cat-file --batch` process and tags from one
-`git for-each-ref`, whatever their number.
+`git show-ref -d`, whatever their number.
 """
 
 from __future__ import annotations
@@ -78,19 +78,20 @@ class Tag:
         return self._object[2]
 
     @cached_property
-    def record(self) -> ActionRecord | None:
+    def _parsed(self) -> tuple[ActionRecord | None, str | None]:
         try:
-            return ActionRecord.parse(self.message)
-        except ActionFormatError:
-            return None
-
-    @cached_property
-    def problem(self) -> str | None:
-        try:
-            ActionRecord.parse(self.message)
+            return ActionRecord.parse(self.message), None
         except ActionFormatError as e:
-            return str(e)
-        return None
+            return None, str(e)
+
+    @property
+    def record(self) -> ActionRecord | None:
+        """The action record in the message, or None when it is not one (see `problem`)."""
+        return self._parsed[0]
+
+    @property
+    def problem(self) -> str | None:
+        return self._parsed[1]
 
 
 class TagIndex:
@@ -138,10 +139,6 @@ class TagIndex:
             out.append(tag)
             name = record.previous_tag
         return out
-
-    def chain(self, name: str | None) -> list[ActionRecord]:
-        """The records of chain_tags(NAME)."""
-        return [t.record for t in self.chain_tags(name) if t.record is not None]
 
 
 class Snapshot:

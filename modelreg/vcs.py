@@ -102,7 +102,7 @@ class Git:
         return proc.stdout.decode("utf-8", "surrogateescape").strip()
 
     def rev(self, rev: str) -> str | None:
-        """The object id REV names (peeled to a commit when it names one), or None."""
+        """The object id REV names (a tag's own id for a tag: not peeled), or None."""
         proc = self.run("rev-parse", "--verify", "-q", "--end-of-options", rev, check=False)
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
@@ -118,6 +118,12 @@ class Git:
             row[0] = row[0].removeprefix("\n")
             rows.append(row)
         return rows
+
+    def git_dir(self) -> Path:
+        return Path(self.out("rev-parse", "--absolute-git-dir"))
+
+    def is_shallow(self) -> bool:
+        return self.out("rev-parse", "--is-shallow-repository") == "true"
 
     def objects(self) -> ObjectReader:
         return ObjectReader(self)

@@ -10,7 +10,7 @@ Parsing is strict: an unknown, missing or repeated key makes the record invalid.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from modelreg.core.names import is_model_name, parse_version
@@ -185,9 +185,6 @@ class ActionRecord:
         """Subject, blank line, trailers: the text of both the tag and the commit."""
         lines = "".join(f"{k}: {v}\n" for k, v in self.trailers())
         return f"{self.subject()}\n\n{lines}"
-
-    def with_seq(self, seq: int, previous_tag: str | None) -> ActionRecord:
-        return replace(self, seq=seq, previous_tag=previous_tag)
 
     @classmethod
     def parse(cls, message: str) -> ActionRecord:

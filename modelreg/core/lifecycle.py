@@ -72,7 +72,6 @@ class Decision:
     record: ActionRecord | None
     state: dict[str, Any]
     noop: str | None = None  # why nothing is to be done
-    warnings: tuple[str, ...] = ()
 
 
 def empty_state(model: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from modelreg.core.actions import (
@@ -136,7 +135,7 @@ def run_action(reg: Registry, req: Request, push: bool = False) -> ActionResult:
     check_request(req)
     ctx = _context(reg)
     where = _remote(ctx) if push else None  # a missing remote stops before anything is made
-    git_dir = Path(ctx.git.out("rev-parse", "--absolute-git-dir"))
+    git_dir = ctx.git.git_dir()
     with action_lock(git_dir):
         result = _local(ctx, req)
         if where is not None:
@@ -294,7 +293,7 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
 def _require_full_history(snap: Snapshot) -> None:
     """Where a version served is read from the state file's history: in a shallow clone
     "never served" would be a guess, so stop (exit 3) instead."""
-    if snap.git.out("rev-parse", "--is-shallow-repository") == "true":
+    if snap.git.is_shallow():
         raise EnvironmentFailure(
             "this is a shallow clone, so where a version served before cannot be told: "
             "`git fetch --unshallow` and run the action again",
@@ -339,7 +338,7 @@ def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None
     with Verifier(git.cwd, trust) as verifier:
         sig = verifier.verify("tag", tag_oid, text)
     if sig.ok:  # `log` need not verify the user's own action again
-        remember_signature(Path(git.out("rev-parse", "--absolute-git-dir")), trust, tag_oid, sig)
+        remember_signature(git.git_dir(), trust, tag_oid, sig)
     if not sig.ok or sig.principal is None:
         raise EnvironmentFailure(
             f"the action tag's signature does not verify against the registry's trusted signers "

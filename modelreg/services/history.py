@@ -2,7 +2,7 @@
 
 The actions of the branch are the tags on the chains the state file at HEAD
 names (each tag names the one before it), so a stray tag that is not on the
-branch never shows up, and one for-each-ref answers for all of them. Each
+branch never shows up, and one show-ref lists them all. Each
 signature is verified against the allowed-signers file committed at HEAD, in
 the same isolated environment as `verify`; results are cached in the git dir
 by tag object and trust root, since a tag never changes.
@@ -211,7 +211,7 @@ def _in_branch_order(git: Git, tags: list[Tag]) -> list[Tag]:
 def _signatures(git: Git, snap: Snapshot, tags: list[Tag]) -> dict[str, Signature]:
     """{tag oid: signature}, from the cache or verified now (a few at a time)."""
     trust = trust_root(snap)
-    git_dir = Path(git.out("rev-parse", "--absolute-git-dir"))
+    git_dir = git.git_dir()
     cache = _Cache(git_dir, _trust_key(trust))
     out: dict[str, Signature] = {}
     todo = []

@@ -23,20 +23,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from modelreg.errors import EnvironmentFailure, GitError
 from modelreg.vcs import Git
 
 LOCK_WAIT_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class Built:
-    commit: str
-    tag: str  # name
-    tag_oid: str
 
 
 @contextmanager
@@ -107,10 +99,6 @@ class Transaction:
         # The commit and the tag carry the same instant: the action's time.
         stamp = f"@{epoch} +0000"
         self.env = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
-
-    @property
-    def git_dir(self) -> Path:
-        return Path(self.git.out("rev-parse", "--absolute-git-dir"))
 
     def build_commit(self, parent: str, path: str, content: bytes, message: str) -> str:
         """A commit on PARENT whose tree differs only in PATH.

@@ -10,8 +10,9 @@ keys) is read from the base revision (for `--all`, from each commit's parent),
 never from the work tree or the branch under review, and git runs in an
 isolated environment.
 
-Git is asked in batches: one rev-list, one diff-tree, one for-each-ref and one
-cat-file process for the whole range; one verify-tag per action.
+Git is asked in batches: one rev-list, one diff-tree, one show-ref and one
+cat-file process for the whole range; per action one verify-tag; per merge a
+merge-base and a diff-tree per parent; per trust change one verify-commit.
 """
 
 from __future__ import annotations
@@ -23,20 +24,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from modelreg.core.actions import ARCHIVED, ActionFormatError, ActionRecord, TagName, iso_utc
+from modelreg.core.actions import (
+    ARCHIVED,
+    MAX_FUTURE_SECONDS,
+    ActionFormatError,
+    ActionRecord,
+    TagName,
+    iso_utc,
+)
 from modelreg.core.findings import Report
 from modelreg.core.lifecycle import Refusal, Request, decide
-from modelreg.core.policy import POLICY_FILE, Policy, signers_for
+from modelreg.core.policy import POLICY_FILE, Policy, describe_signers, signers_for
 from modelreg.errors import BadInput, EnvironmentFailure, NotFound
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
 from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
 from modelreg.signing import TrustRoot, Verifier, isolated_env
 from modelreg.vcs import Git, ObjectReader
 
-FUTURE_SKEW_SECONDS = 600  # a tag dated later than this after now is refused
 CLOCK_SKEW_SECONDS = 3 * 3600  # an action dated before its predecessor by less: a warning
 _STATE_FILE = re.compile(rf"{STAGES}/([^/]+)\.yaml")
-_COMPARED = ("action", "model", "stage", "seq", "previous_tag", "version", "digest", "previous")
+_COMPARED = (
+    "action",
+    "model",
+    "stage",
+    "seq",
+    "previous_tag",
+    "version",
+    "digest",
+    "previous",
+    "weight",
+    "evals",
+)
 
 SQUASH_ADVICE = (
     "a squash or rebase merge rewrites action commits away from their signed tags: merge "
@@ -546,7 +564,7 @@ class _Run:
             self.add(
                 "signer-not-allowed",
                 f"{sig.principal} may not sign actions on {stage} "
-                f"(allowed: {', '.join(sorted(allowed))})",
+                f"(allowed: {describe_signers(allowed)})",
                 file=path,
                 commit=commit,
                 tag=tag.name,
@@ -560,7 +578,7 @@ class _Run:
                 "tag-time", "the tag has no tagger date", file=path, commit=commit, tag=tag.name
             )
             return
-        if tag.epoch > self.now + FUTURE_SKEW_SECONDS:
+        if tag.epoch > self.now + MAX_FUTURE_SECONDS:
             self.add(
                 "tag-future",
                 f"the tag is dated {iso_utc(tag.epoch)}, in the future",
@@ -669,10 +687,6 @@ class _Run:
             return
         expected = decision.record
         diffs = [f for f in _COMPARED if getattr(expected, f) != getattr(record, f)]
-        if expected.weight != record.weight:
-            diffs.append("weight")
-        if expected.evals != record.evals:
-            diffs.append("evals")
         if diffs:
             self.add(
                 "tag-body",
@@ -794,10 +808,6 @@ def _upstream(git: Git) -> str | None:
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
-def _shallow(git: Git) -> bool:
-    return git.out("rev-parse", "--is-shallow-repository") == "true"
-
-
 def run_verify(reg: Registry, base: str | None = None, all_history: bool = False) -> VerifyResult:
     """Verify the commits of BASE..HEAD (or of all history) and return the findings."""
     if reg.git is None or reg.git.toplevel is None:
@@ -805,7 +815,7 @@ def run_verify(reg: Registry, base: str | None = None, all_history: bool = False
     with tempfile.TemporaryDirectory(prefix="modelreg-git-") as home:
         (Path(home) / "gnupg").mkdir(mode=0o700)
         git = Git(reg.git.toplevel, base_env=isolated_env(Path(home)))
-        if _shallow(git):
+        if git.is_shallow():
             raise EnvironmentFailure(
                 "this is a shallow clone: verify needs the history of the range (GitHub: "
                 "actions/checkout with fetch-depth: 0; GitLab: GIT_DEPTH: 0; or `git fetch "
