@@ -175,3 +175,15 @@ def test_object_reader_answers_for_paths_with_spaces(tmp_path) -> None:
         assert reader.blob("HEAD:reg dir/a b.yaml") == b"x: 1\n"
         assert reader.read("HEAD:reg dir/no such file.yaml") is None
         assert reader.blob("HEAD:reg dir/a b.yaml") == b"x: 1\n"  # still in step
+
+
+def test_baseline_evidence_round_trips() -> None:
+    with_base = ActionRecord(
+        **{**RECORD.__dict__, "baseline": "1.0.0", "baseline_evals": {"regression": DIGEST}}
+    )
+    text = with_base.message()
+    assert f"Modelreg-Baseline: 1.0.0\nModelreg-Baseline-Eval: regression {DIGEST}\n" in text
+    assert ActionRecord.parse(text) == with_base
+    orphan = text.replace("Modelreg-Baseline: 1.0.0\n", "")
+    with pytest.raises(ActionFormatError, match="without Modelreg-Baseline"):
+        ActionRecord.parse(orphan)

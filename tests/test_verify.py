@@ -1211,3 +1211,39 @@ def test_a_key_revoked_on_the_branch_cannot_act_through_an_old_side_branch(lab: 
     assert v.code == 1 and v.rules == {"merged-untrusted"}, v
     v = lab.verify("--base", "before-merge")
     assert v.code == 1 and "signature" in v.rules, v
+
+
+def test_the_baseline_eval_no_regression_used_cannot_change_afterwards(
+    cli, signed: Path, keys
+) -> None:
+    """1.0.0 reached production before the regression gate existed; 1.1.0's promotion then
+    compared against 1.0.0's regression eval, so that eval is evidence from then on."""
+    policy = signed / "modelreg.yaml"
+    strict = policy.read_text()
+    lenient = strict.replace("      - suite: regression\n", "      - suite: smoke\n").replace(
+        "        no_regression: {accuracy: 0.02}  # at most 0.02 below the version now serving\n",
+        "",
+    )
+    policy.write_text(lenient)
+    git(signed, "commit", "-q", "-S", "-am", "a lenient production gate")
+    for stage in ("development", "staging", "production"):
+        assert (
+            cli("promote", "summarizer", "1.0.0", "--to", stage, "--reason", "r", cwd=signed).code
+            == 0
+        )
+    policy.write_text(strict.replace("policy_version: 1", "policy_version: 2"))
+    git(signed, "commit", "-q", "-S", "-am", "the regression gate")
+    for stage in ("development", "staging", "production"):
+        assert (
+            cli("promote", "summarizer", "1.1.0", "--to", stage, "--reason", "r", cwd=signed).code
+            == 0
+        )
+    body = git(signed, "cat-file", "-p", f"{PROD}/2")
+    assert "Modelreg-Baseline: 1.0.0\nModelreg-Baseline-Eval: regression sha256:" in body
+    git(signed, "branch", "base")
+    baseline = signed / "evals/summarizer/1.0.0/regression.yaml"
+    baseline.write_text(baseline.read_text().replace("samples: 500", "samples: 501"))
+    git(signed, "commit", "-q", "-am", "touch up the old eval")
+    data = cli("--json", "verify", "--base", "base", cwd=signed).json()
+    assert [p["rule"] for p in data["problems"]] == ["eval-changed"], data
+    assert cli("--json", "verify", "--all", cwd=signed).json()["ok"] is False

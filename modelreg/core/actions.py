@@ -48,6 +48,8 @@ _KEYS = {
     "Modelreg-Previous-Version": "previous",
     "Modelreg-Weight": "weight",
     "Modelreg-Eval": "evals",
+    "Modelreg-Baseline": "baseline",
+    "Modelreg-Baseline-Eval": "baseline_evals",
     "Modelreg-Reason": "reason",
     "Modelreg-Actor": "actor",
 }
@@ -137,6 +139,9 @@ class ActionRecord:
     previous: str | None = None  # the version the stage served before (promote, rollback)
     weight: float | None = None
     evals: dict[str, str] = field(default_factory=dict)  # suite -> digest of the eval file
+    # The version no_regression compared against, and the digests of its evals it used.
+    baseline: str | None = None
+    baseline_evals: dict[str, str] = field(default_factory=dict)
 
     def tag_name(self, prefix: str) -> str:
         return str(TagName(prefix, self.model, self.stage, self.seq))
@@ -170,13 +175,15 @@ class ActionRecord:
             "digest": self.digest,
             "previous": self.previous,
             "weight": None if self.weight is None else self.weight_text,
+            "baseline": self.baseline,
             "reason": self.reason,
             "actor": self.actor,
         }
         out: list[tuple[str, str]] = []
         for key, attr in _KEYS.items():
-            if attr == "evals":
-                out += [(key, f"{suite} {dg}") for suite, dg in sorted(self.evals.items())]
+            if attr in ("evals", "baseline_evals"):
+                digests: dict[str, str] = getattr(self, attr)
+                out += [(key, f"{suite} {dg}") for suite, dg in sorted(digests.items())]
             elif values[attr] is not None:
                 out.append((key, str(values[attr])))
         return out
@@ -191,7 +198,7 @@ class ActionRecord:
         """The record in a tag or commit MESSAGE (its trailer block); strict."""
         block = _trailer_block(message)
         found: dict[str, str] = {}
-        evals: dict[str, str] = {}
+        lists: dict[str, dict[str, str]] = {"evals": {}, "baseline_evals": {}}
         for line in block:
             key, sep, value = line.partition(": ")
             if not sep or key not in _KEYS:
@@ -199,17 +206,19 @@ class ActionRecord:
             attr = _KEYS[key]
             if value != value.strip() or not value or not value.isprintable():
                 raise ActionFormatError(f"{key}: malformed value")
-            if attr == "evals":
+            if attr in lists:
                 suite, _, dg = value.partition(" ")
-                if not suite or suite in evals or not _DIGEST_RE.match(dg):
+                if not suite or suite in lists[attr] or not _DIGEST_RE.match(dg):
                     raise ActionFormatError(
                         f"{key}: expected `<suite> sha256:<hex>` once per suite"
                     )
-                evals[suite] = dg
+                lists[attr][suite] = dg
                 continue
             if attr in found:
                 raise ActionFormatError(f"{key} appears twice")
             found[attr] = value
+        if lists["baseline_evals"] and "baseline" not in found:
+            raise ActionFormatError("Modelreg-Baseline-Eval without Modelreg-Baseline")
         missing = [a for a in _REQUIRED if a not in found]
         if missing:
             raise ActionFormatError(f"missing Modelreg-{missing[0].replace('_', '-').title()}")
@@ -225,7 +234,9 @@ class ActionRecord:
             digest=_opt(found.get("digest"), _DIGEST_RE, "digest"),
             previous=_opt_version(found.get("previous"), "previous version"),
             weight=_opt_weight(found.get("weight")),
-            evals=evals,
+            evals=lists["evals"],
+            baseline=_opt_version(found.get("baseline"), "baseline version"),
+            baseline_evals=lists["baseline_evals"],
         )
 
 

@@ -159,11 +159,12 @@ class _Decider:
 
     def entry_rules(
         self, stage: str, version: str, data: dict[str, Any], dg: str, *, check_from: bool = True
-    ) -> dict[str, str]:
-        """Gates, from-stage and pinning of STAGE for VERSION; the eval digests the gates used."""
+    ) -> dict[str, Any]:
+        """Gates, from-stage and pinning of STAGE for VERSION; the record's facts about the
+        evidence: the digests of the evals the gates used, and of the baseline's evals."""
         rule = self.policy.stage_rules.get(stage)
         if rule is None:
-            return {}
+            return {}  # no rules: no evidence
         if check_from and rule.from_stages is not None:
             holds = [
                 s for s in rule.from_stages if (self.serving(s) or {}).get("version") == version
@@ -196,7 +197,13 @@ class _Decider:
                 f"{self.req.model}@{version} fails {stage}'s gates: {failed[0].message}{more}; "
                 f"see `modelreg gate {self.req.model} {version} --stage {stage}`",
             )
-        return gate_eval_digests(rule, evals)
+        facts: dict[str, Any] = {"evals": gate_eval_digests(rule, evals)}
+        compared = {g.suite for g in rule.gates if g.no_regression}
+        if base_evals is not None and compared:
+            used = {s: d for s, d in gate_eval_digests(rule, base_evals).items() if s in compared}
+            if used:  # the baseline's evidence is bound too: it cannot change afterwards
+                facts.update(baseline=base_version, baseline_evals=used)
+        return facts
 
     # --- actions -----------------------------------------------------------------
 
@@ -207,10 +214,10 @@ class _Decider:
         current = self.serving(stage)
         if current is not None and current.get("version") == version:
             return None, f"{self.req.model}@{version} already serves {stage}"
-        evals = self.entry_rules(stage, version, data, dg)
+        facts = self.entry_rules(stage, version, data, dg)
         previous = current["version"] if current else None
         self.serve(stage, version, dg, previous)
-        return self.record(version=version, digest=dg, previous=previous, evals=evals), None
+        return self.record(version=version, digest=dg, previous=previous, **facts), None
 
     def rollback(self) -> tuple[ActionRecord | None, str | None]:
         stage = self.req.stage
@@ -252,14 +259,14 @@ class _Decider:
             )
         self.not_archived(version)
         data, dg = self.registered(version)
-        evals = self.entry_rules(stage, version, data, dg)
+        facts = self.entry_rules(stage, version, data, dg)
         current["canary"] = {
             "version": version,
             "digest": dg,
             "weight": _num(weight),
             "since": self.at,
         }
-        return self.record(version=version, digest=dg, weight=weight, evals=evals), None
+        return self.record(version=version, digest=dg, weight=weight, **facts), None
 
     def _running_canary(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         current = self.serving(self.req.stage)
@@ -288,10 +295,10 @@ class _Decider:
         data, dg = self.registered(version)
         del current["canary"]  # the gates judge it against the stable version, as at start
         # It entered through `from` when the canary started; gates and pinning hold again now.
-        evals = self.entry_rules(stage, version, data, dg, check_from=False)
+        facts = self.entry_rules(stage, version, data, dg, check_from=False)
         previous = current["version"]
         self.serve(stage, version, dg, previous)
-        return self.record(version=version, digest=dg, previous=previous, evals=evals), None
+        return self.record(version=version, digest=dg, previous=previous, **facts), None
 
     def canary_abort(self) -> tuple[ActionRecord | None, str | None]:
         current, running = self._running_canary()

@@ -54,6 +54,8 @@ _COMPARED = (
     "previous",
     "weight",
     "evals",
+    "baseline",
+    "baseline_evals",
 )
 
 SQUASH_ADVICE = (
@@ -285,18 +287,23 @@ class _Run:
                 )
 
     def relied(self) -> set[str]:
-        """Eval files (repo paths) some action tag names in its Modelreg-Eval lines.
+        """Eval files (repo paths) some action tag names (Modelreg-Eval, Modelreg-Baseline-Eval).
 
         Read from every tag only when a range changes an existing eval file.
         """
         if self._relied is None:
             assert self.tags is not None
-            self._relied = {
-                f"{self.prefix}{EVALS}/{r.model}/{r.version}/{suite}.yaml"
-                for tag in self.tags.by_name.values()
-                if (r := tag.record) is not None and r.version
-                for suite in r.evals
-            }
+            self._relied = set()
+            for tag in self.tags.by_name.values():
+                r = tag.record
+                if r is None:
+                    continue
+                for version, suites in ((r.version, r.evals), (r.baseline, r.baseline_evals)):
+                    if version:
+                        self._relied.update(
+                            f"{self.prefix}{EVALS}/{r.model}/{version}/{suite}.yaml"
+                            for suite in suites
+                        )
         return self._relied
 
     def signer_files(self, policy: Policy) -> set[str]:
