@@ -165,7 +165,9 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
         elif not sig.ok:
             note = sig.message
         elif not verified:
-            note = f"{sig.principal} may not sign for {record.stage}"
+            # archive and unarchive are judged by the last stage's signers, as in verify
+            stage = record.stage if record.stage in policy.stages else policy.stages[-1]
+            note = f"{sig.principal} may not sign for {stage}"
         events.append(
             Event(
                 action=record.action,
