@@ -278,13 +278,14 @@ def main() -> None:
             if proc.returncode != 0 or not report.get("ok"):
                 problems = report.get("problems", [])[:5]
                 raise SystemExit(f"verify --all failed ({proc.returncode}): {problems}")
-        actions, commits = report["actions"], report["commits"]
-        results.append(
-            row(f"`verify --all` ({commits} commits, {actions} actions)", all_times, "linear")
-        )
-        results.append(
-            row("`verify --all`, per action", [t / actions for t in all_times], "0.010 s")
-        )
+        if all_times:
+            actions, commits = report["actions"], report["commits"]
+            results.append(
+                row(f"`verify --all` ({commits} commits, {actions} actions)", all_times, "linear")
+            )
+            results.append(
+                row("`verify --all`, per action", [t / actions for t in all_times], "0.010 s")
+            )
         if args.processes and args.size != "large":
             processes["verify --all"] = count_processes(verify_all, clean)
         if args.profile and args.size != "large":
