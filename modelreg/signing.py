@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelreg.core.actions import SIGNATURE_MARKERS
 from modelreg.vcs import Git
 
 KEY_TYPES = {
@@ -117,8 +118,6 @@ def entry_problem(entry: SignerEntry) -> str | None:
 
 _GOOD_SSH = re.compile(r'^Good "git" signature for (\S+) with (\S+) key (SHA256:\S+)$', re.M)
 _VALIDSIG = re.compile(r"^\[GNUPG:\] VALIDSIG (?:\S+ ){9}([0-9A-F]{40,64})$", re.M)
-_SSH_SIG = "-----BEGIN SSH SIGNATURE-----"
-_PGP_SIG = "-----BEGIN PGP SIGNATURE-----"
 SYSTEM_PATH = "/usr/bin:/bin:/usr/local/bin"
 
 
@@ -133,11 +132,8 @@ class Signature:
 
 
 def signature_format(content: str) -> str | None:
-    if _SSH_SIG in content:
-        return "ssh"
-    if _PGP_SIG in content:
-        return "openpgp"
-    return None
+    """ "ssh", "openpgp" or "x509" by the signature block in CONTENT; None when unsigned."""
+    return next((fmt for fmt, marker in SIGNATURE_MARKERS.items() if marker in content), None)
 
 
 def interpret(fmt: str | None, returncode: int, stderr: str, keyring: dict[str, str]) -> Signature:

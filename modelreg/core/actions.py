@@ -56,7 +56,13 @@ _KEYS = {
 _REQUIRED = ("action", "model", "stage", "seq", "reason", "actor")
 
 
-_SIGNATURE_MARKERS = ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----")
+# The first line of a signature block git appends to a tag message, by format.
+SIGNATURE_MARKERS = {
+    "ssh": "-----BEGIN SSH SIGNATURE-----",
+    "openpgp": "-----BEGIN PGP SIGNATURE-----",
+    "x509": "-----BEGIN SIGNED MESSAGE-----",
+}
+_SIGNATURE_MARKERS = tuple(SIGNATURE_MARKERS.values())
 
 
 class ActionFormatError(ValueError):

@@ -20,7 +20,7 @@ from modelreg.core.actions import ARCHIVED, ActionRecord, TagName, format_weight
 from modelreg.core.gates import evaluate_gates, gate_eval_digests
 from modelreg.core.names import version_sort_key
 from modelreg.core.pinning import is_pinned
-from modelreg.core.policy import Policy
+from modelreg.core.policy import Policy, in_policy_order
 
 STATE_SCHEMA = "modelreg/stages/v1"
 
@@ -313,9 +313,7 @@ class _Decider:
         if version in self.archived:
             return None, f"{self.req.model}@{version} is already archived"
         roles = []
-        for stage in [s for s in self.policy.stages if s in self.stages] + sorted(
-            s for s in self.stages if s not in self.policy.stages
-        ):
+        for stage in in_policy_order(self.stages, self.policy.stages):
             entry = self.stages[stage]
             if not isinstance(entry, dict):
                 continue
@@ -442,10 +440,7 @@ def render_state(state: dict[str, Any], stage_order: tuple[str, ...]) -> str:
         "stages:" if state.get("stages") else "stages: {}",
     ]
     stages = state.get("stages") or {}
-    order = [s for s in stage_order if s in stages] + sorted(
-        s for s in stages if s not in stage_order
-    )
-    for stage in order:
+    for stage in in_policy_order(stages, stage_order):
         entry = stages[stage]
         # Keys are quoted like values: a stage named `on` or `no` is a boolean key in YAML 1.1.
         if entry is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,12 @@ def signers_for(policy: Policy, stage: str) -> frozenset[str] | None:
     for name in rule.signers:
         out.update(policy.groups.get(name, (name,)))
     return frozenset(out)
+
+
+def in_policy_order(names: Iterable[str], stages: tuple[str, ...]) -> list[str]:
+    """NAMES with policy's stages first, in policy order, then any others sorted."""
+    present = set(names)
+    return [s for s in stages if s in present] + sorted(present - set(stages))
 
 
 def describe_signers(allowed: frozenset[str]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from modelreg.core.actions import iso_utc
 from modelreg.core.digest import canonical_json
 from modelreg.core.names import parse_ref
+from modelreg.core.policy import in_policy_order
 from modelreg.errors import BadInput, NotFound
 from modelreg.registry import Registry
 
@@ -90,11 +91,8 @@ def _lifecycles(reg: Registry, model: str) -> dict[str, Lifecycle]:
     """{version: Lifecycle} of every version of MODEL the state file mentions."""
     state = reg.stage_state(model)
     stages = state.get("stages") or {}
-    order = [s for s in reg.policy.stages if s in stages] + sorted(
-        s for s in stages if s not in reg.policy.stages
-    )
     out: dict[str, Lifecycle] = {}
-    for stage in order:  # policy order: development, staging, production
+    for stage in in_policy_order(stages, reg.policy.stages):
         entry = stages[stage]
         if not entry:
             continue

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelreg.core.actions import SIGNATURE_MARKERS
 from modelreg.errors import EnvironmentFailure, GitError
 from modelreg.vcs import Git
 
@@ -275,11 +276,4 @@ def _cannot_sign(why: str) -> EnvironmentFailure:
 
 
 def _has_signature(tag_object: bytes) -> bool:
-    return any(
-        marker in tag_object
-        for marker in (
-            b"-----BEGIN SSH SIGNATURE-----",
-            b"-----BEGIN PGP SIGNATURE-----",
-            b"-----BEGIN SIGNED MESSAGE-----",  # x509 (gpgsm)
-        )
-    )
+    return any(marker.encode() in tag_object for marker in SIGNATURE_MARKERS.values())
