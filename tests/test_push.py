@@ -353,3 +353,14 @@ def test_a_fetch_by_another_process_cannot_swap_the_tip(
     main_log = git(remote, "log", "--format=%s", MAIN)
     assert "unreviewed work" not in main_log
     assert "promote summarizer@1.0.0 to development" in main_log
+
+
+def test_a_failed_push_says_the_local_action_was_taken_back(
+    cli: Cli, a: Path, tmp_path: Path
+) -> None:
+    git(a, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
+    head = git(a, "rev-parse", "HEAD")
+    result = cli(*promote("summarizer", "1.0.0", "development", "--push"), cwd=a)
+    assert result.code == 3
+    assert result.err.rstrip().endswith("nothing was pushed; the local action was taken back")
+    assert git(a, "rev-parse", "HEAD") == head

@@ -529,15 +529,24 @@ def _confirmed(git: Git, remote: str, merge: str, tags: list[str]) -> bool:
     return all(seen.get(f"refs/tags/{t}") == git.rev(f"refs/tags/{t}") for t in tags)
 
 
-def _undo(ctx: _Context, result: ActionResult) -> None:
-    """Take back this run's local action (tag, commit, state file): compare-and-swap only."""
-    if not result.commit or not result.tag or ctx.git.rev("HEAD") != result.commit:
-        return
+def _undo(ctx: _Context, result: ActionResult) -> str | None:
+    """Take back this run's local action (tag, commit, state file): compare-and-swap only.
+
+    What happened to it, for the error message; None when there was nothing to take back.
+    """
+    if not result.commit or not result.tag:
+        return None
+    kept = (
+        f"the local action ({result.tag}) stays: the branch moved on top of it meanwhile; "
+        "push it by running the action again with --push"
+    )
+    if ctx.git.rev("HEAD") != result.commit:
+        return kept
     parent = ctx.git.out("rev-parse", f"{result.commit}^1")
     tag_oid = ctx.git.rev(f"refs/tags/{result.tag}")
     tx = Transaction(ctx.git, ctx.branch, 0)
     if not tx.move_branch(parent, result.commit, "modelreg: undo an action that was not pushed"):
-        return
+        return kept
     if tag_oid:
         tx.delete_tag(result.tag, tag_oid)
     state_rel = f"{STAGES}/{result.request.model}.yaml"
@@ -546,6 +555,7 @@ def _undo(ctx: _Context, result: ActionResult) -> None:
         old = reader.blob(f"{parent}:{path}")
     tx.sync_worktree(ctx.reg.root, state_rel, path, old)
     result.commit = result.tag = result.record = None
+    return "the local action was taken back"
 
 
 _FETCHED = "refs/modelreg/fetched-tip"
@@ -608,7 +618,7 @@ def _push_with_retry(
                     continue
                 raise EnvironmentFailure(
                     f"--push: could not push to {remote} after {MAX_PUSH_ATTEMPTS} tries; nothing "
-                    "was pushed, and the local action was taken back",
+                    "was pushed",
                     rule="push",
                 )
             _undo(ctx, result)
@@ -624,11 +634,13 @@ def _push_with_retry(
         else:
             raise EnvironmentFailure(
                 f"--push: {remote} kept moving ({MAX_PUSH_ATTEMPTS} tries); nothing was pushed, "
-                "and the local action was taken back; run it again",
+                "run it again",
                 rule="push",
             )
-    except BaseException:
-        _undo(ctx, result)
+    except BaseException as e:
+        undone = _undo(ctx, result)
+        if undone and isinstance(e, ModelregError):
+            e.message = f"{e.message}; {undone}"
         raise
     # Pushed: from here on the remote may hold the action, so the clone keeps it too.
     if not _confirmed(ctx.git, remote, merge, tags):
