@@ -11,6 +11,7 @@ import binascii
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from modelreg.core.actions import SIGNATURE_MARKERS
@@ -182,7 +183,7 @@ class TrustRoot:
     openpgp_keys: bytes = b""
     problem: str | None = None  # set when the trust root itself is unusable: fail closed
 
-    @property
+    @cached_property
     def empty(self) -> bool:
         """No signer is trusted yet (a registry before its first key was added)."""
         entries, _bad = parse_allowed_signers(self.allowed_signers)

@@ -522,18 +522,20 @@ def _umask() -> int:
     return mask
 
 
+def new_file_mode(path: Path) -> int:
+    """The mode a plain open() would give PATH: the existing file's, or 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write TEXT to PATH through a temp file and os.replace: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # mkstemp makes the file 0600; give it the mode a plain open() would:
-        # the existing file's, or 0666 less the umask.
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
+        os.chmod(tmp, new_file_mode(path))  # mkstemp makes the file 0600
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from modelreg.cli.app import _globals, app, warn_if_unsigned
-from modelreg.errors import EXIT_NO, EXIT_OK
+from modelreg.errors import EXIT_NO, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from modelreg.services.actions import ActionResult
@@ -186,7 +186,6 @@ def verify(
     With neither option: the commits since the branch's upstream, or all history
     when it has none.
     """
-    from modelreg.errors import UsageError
     from modelreg.services.verify import run_verify
 
     g = _globals(ctx)

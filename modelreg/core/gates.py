@@ -102,8 +102,9 @@ def _evidence_problem(suite: str, data: Mapping[str, Any] | None, digest: str) -
     return None
 
 
-def _eval_row(suite: str, data: Mapping[str, Any] | None, digest: str) -> GateResult:
-    problem = _evidence_problem(suite, data, digest)
+def _eval_row(
+    suite: str, data: Mapping[str, Any] | None, digest: str, problem: str | None
+) -> GateResult:
     found = data.get("config_digest") if data is not None else None
     actual = found if isinstance(found, str) else None
     if problem is not None:
@@ -255,9 +256,9 @@ def evaluate_gates(
     results: list[GateResult] = []
     for gate in rule.gates:
         data = evals.get(gate.suite)
-        results.append(_eval_row(gate.suite, data, digest))
-        usable = _evidence_problem(gate.suite, data, digest) is None
-        evidence = data if usable else None
+        problem = _evidence_problem(gate.suite, data, digest)
+        results.append(_eval_row(gate.suite, data, digest, problem))
+        evidence = data if problem is None else None
         for metric, bounds in gate.metrics.items():
             for kind in ("min", "max"):
                 if kind in bounds:

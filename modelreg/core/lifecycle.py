@@ -78,14 +78,15 @@ def empty_state(model: str) -> dict[str, Any]:
     return {"schema": STATE_SCHEMA, "model": model, "stages": {}}
 
 
-def _stage_chain_tag(state: dict[str, Any], stage: str) -> str | None:
+def last_tag(state: dict[str, Any], stage: str) -> str | None:
+    """The name of STAGE's newest action tag, as the state file records it."""
     tag = (state.get("tags") or {}).get(stage)
     return tag if isinstance(tag, str) else None
 
 
 def next_seq(state: dict[str, Any], stage: str, prefix: str) -> tuple[int, str | None]:
     """(seq of the next action on STAGE, name of the last tag) from the state's tag chain."""
-    last = _stage_chain_tag(state, stage)
+    last = last_tag(state, stage)
     if last is None:
         return 1, None
     parsed = TagName.parse(last, prefix)

@@ -6,10 +6,12 @@ HEAD, asks the rules, and hands the result to the transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from modelreg.core.actions import (
@@ -19,7 +21,7 @@ from modelreg.core.actions import (
     iso_utc,
     reason_problem,
 )
-from modelreg.core.lifecycle import Decision, Refusal, Request, decide, render_state
+from modelreg.core.lifecycle import Decision, Refusal, Request, decide, last_tag, render_state
 from modelreg.core.names import model_name_problem, parse_version
 from modelreg.core.policy import describe_signers, signers_for
 from modelreg.errors import (
@@ -84,6 +86,7 @@ class _Context:
     git: Git  # at the top of the work tree
     branch: str  # refs/heads/<name>
     prefix: str  # registry folder inside the repository
+    git_dir: Path
 
 
 def _context(reg: Registry) -> _Context:
@@ -99,11 +102,7 @@ def _context(reg: Registry) -> _Context:
             "HEAD is detached: actions commit on a branch; `git switch <branch>` first",
             rule="detached-head",
         )
-    if git.rev("HEAD") is None:
-        raise EnvironmentFailure(
-            "the branch has no commit yet: commit the registry first", rule="no-commit"
-        )
-    return _Context(reg, git, proc.stdout.decode().strip(), reg.git_prefix)
+    return _Context(reg, git, proc.stdout.decode().strip(), reg.git_prefix, git.git_dir())
 
 
 def check_request(req: Request) -> None:
@@ -135,8 +134,7 @@ def run_action(reg: Registry, req: Request, push: bool = False) -> ActionResult:
     check_request(req)
     ctx = _context(reg)
     where = _remote(ctx) if push else None  # a missing remote stops before anything is made
-    git_dir = ctx.git.git_dir()
-    with action_lock(git_dir):
+    with action_lock(ctx.git_dir):
         result = _local(ctx, req)
         if where is not None:
             _push_with_retry(ctx, req, result, *where)
@@ -213,7 +211,10 @@ def _require_clean(ctx: _Context, snap: Snapshot, req: Request) -> None:
 def _attempt(ctx: _Context, req: Request) -> ActionResult:
     git = ctx.git
     head = git.rev("HEAD")
-    assert head is not None
+    if head is None:
+        raise EnvironmentFailure(
+            "the branch has no commit yet: commit the registry first", rule="no-commit"
+        )
     with git.objects() as reader:
         snap = Snapshot(git, head, ctx.prefix, reader, model=req.model)
         policy = snap.policy
@@ -232,7 +233,7 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
                 "GIT_COMMITTER_DATE (verify refuses future-dated actions)",
                 rule="clock",
             )
-        req = Request(req.action, req.model, req.stage, req.reason, actor, req.version, req.weight)
+        req = dataclasses.replace(req, actor=actor)
         try:
             decision = decide(snap, req, iso_utc(epoch))
         except Refusal as r:
@@ -259,7 +260,7 @@ def _attempt(ctx: _Context, req: Request) -> ActionResult:
         try:
             tag_oid = tx.create_tag(tag_name, commit, message, sign=policy.signing_required)
             try:
-                result.signer = _preflight(git, snap, tag_oid, record.stage)
+                result.signer = _preflight(git, snap, tag_oid, record.stage, ctx.git_dir)
             except BaseException:
                 tx.delete_tag(tag_name, tag_oid)
                 raise
@@ -323,7 +324,7 @@ def _uncommitted_evals(ctx: _Context, snap: Snapshot, req: Request, refusal: Ref
     return f" ({folder} has eval files that are not committed: actions read committed files)"
 
 
-def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None:
+def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str, git_dir: Path) -> str | None:
     """Verify the new tag as `verify` will, before the branch moves; the signer's principal.
 
     An action CI would refuse is never made: the key must be trusted by the
@@ -338,7 +339,7 @@ def _preflight(git: Git, snap: Snapshot, tag_oid: str, stage: str) -> str | None
     with Verifier(git.cwd, trust) as verifier:
         sig = verifier.verify("tag", tag_oid, text)
     if sig.ok:  # `log` need not verify the user's own action again
-        remember_signature(git.git_dir(), trust, tag_oid, sig)
+        remember_signature(git_dir, trust, tag_oid, sig)
     if not sig.ok or sig.principal is None:
         raise EnvironmentFailure(
             f"the action tag's signature does not verify against the registry's trusted signers "
@@ -369,13 +370,12 @@ def _finish_interrupted(
     record = decision.record
     assert record is not None
     mine = tag.record
-    parent = ctx.git.run("rev-parse", "-q", "--verify", f"{tag.target}^1", check=False)
     state_rel = f"{STAGES}/{record.model}.yaml"
     same = (
         mine is not None
         and tag.type == "tag"
         and tag.target_type == "commit"
-        and parent.stdout.decode().strip() == head
+        and ctx.git.rev(f"{tag.target}^1") == head
         and (mine.action, mine.model, mine.stage, mine.version, mine.weight, mine.reason)
         == (record.action, record.model, record.stage, record.version, record.weight, record.reason)
         and not _on_some_branch(ctx.git, tag.target)  # then it was not interrupted: it landed
@@ -390,7 +390,7 @@ def _finish_interrupted(
     # The run that left it may have died before its preflight: the tag must pass it now, or
     # the branch would carry an action CI refuses.
     try:
-        result.signer = _preflight(ctx.git, snap, tag.oid, record.stage)
+        result.signer = _preflight(ctx.git, snap, tag.oid, record.stage, ctx.git_dir)
     except ModelregError as e:
         raise EnvironmentFailure(
             f"tag {tag.name} was left by an interrupted run of this action and does not verify "
@@ -446,13 +446,6 @@ def _remote(ctx: _Context) -> tuple[str, str]:
             rule="push",
         )
     return remote, merge
-
-
-def _chain_tag(result: ActionResult) -> str | None:
-    if result.tag:
-        return result.tag
-    tag = (result.state.get("tags") or {}).get(result.request.stage)
-    return tag if isinstance(tag, str) else None
 
 
 def _tags_to_push(ctx: _Context, remote: str, merge: str, tag: str | None) -> list[str]:
@@ -608,7 +601,9 @@ def _push_with_retry(
     local action back (exit 3), so neither side keeps half of it."""
     try:
         for attempt in range(MAX_PUSH_ATTEMPTS):
-            tags = _tags_to_push(ctx, remote, merge, _chain_tag(result))
+            tags = _tags_to_push(
+                ctx, remote, merge, result.tag or last_tag(result.state, result.request.stage)
+            )
             outcome = _push_once(ctx.git, remote, merge, tags)
             if outcome == "ok":
                 break

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelreg.core.actions import iso_utc
 from modelreg.core.digest import MAX_SAFE_INTEGER
 from modelreg.core.names import parse_version
 from modelreg.errors import BadInput, ModelregError, Refused, UsageError
@@ -48,10 +49,6 @@ class EvalAddResult:
     config_digest: str
     metrics: dict[str, int | float]
     replaced: bool = False  # an uncommitted file was overwritten (force)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _metric_name_problem(name: str) -> str | None:
@@ -286,7 +283,7 @@ def add_eval(
     run: dict[str, str] = {}
     if run_id is not None:
         run["id"] = run_id
-    run["at"] = _now()
+    run["at"] = iso_utc(int(time.time()))
     run["tool"] = DEFAULT_TOOL if tool is None else tool
     data["run"] = run
 

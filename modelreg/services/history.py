@@ -83,7 +83,7 @@ def _trust_key(trust: TrustRoot) -> str:
 
 
 class _Cache:
-    """{trust key: {tag object id: [principal or None, message]}} in the git dir."""
+    """{trust key: {tag object id: [principal or None, format, message]}} in the git dir."""
 
     def __init__(self, git_dir: Path, key: str) -> None:
         self.path = git_dir / CACHE_FILE

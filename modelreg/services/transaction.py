@@ -18,7 +18,6 @@ lock files are never touched.
 from __future__ import annotations
 
 import os
-import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from pathlib import Path
 from modelreg.core.actions import SIGNATURE_MARKERS
 from modelreg.errors import EnvironmentFailure, GitError
 from modelreg.vcs import Git
+from modelreg.yamlio import new_file_mode
 
 LOCK_WAIT_SECONDS = 30.0
 
@@ -46,7 +46,7 @@ def action_lock(git_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             if _stale(path):
-                _remove_stale(path)
+                path.unlink(missing_ok=True)
                 continue
             if time.monotonic() > deadline:
                 raise EnvironmentFailure(
@@ -79,16 +79,9 @@ def _stale(path: Path) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
+    except PermissionError:  # alive, another user's
         return False
     return False
-
-
-def _remove_stale(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class Transaction:
@@ -223,11 +216,7 @@ class PreparedFile:
         try:
             with os.fdopen(fd, "wb") as f:
                 # mkstemp makes the file 0600; give it the mode a plain open() would.
-                try:
-                    mode = stat.S_IMODE(os.stat(target).st_mode)
-                except FileNotFoundError:
-                    mode = 0o666 & ~_umask()
-                os.fchmod(f.fileno(), mode)
+                os.fchmod(f.fileno(), new_file_mode(target))
                 f.write(content)
                 f.flush()
                 os.fsync(f.fileno())
@@ -251,12 +240,6 @@ class PreparedFile:
                     self.target.parent.rmdir()  # only when still empty
                 except OSError:
                     pass
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it; set back at once
-    os.umask(mask)
-    return mask
 
 
 def _cannot_write(target: Path, e: OSError) -> EnvironmentFailure:

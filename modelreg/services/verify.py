@@ -33,12 +33,12 @@ from modelreg.core.actions import (
     iso_utc,
 )
 from modelreg.core.findings import Report
-from modelreg.core.lifecycle import Refusal, Request, decide
+from modelreg.core.lifecycle import Refusal, Request, decide, last_tag
 from modelreg.core.policy import POLICY_FILE, Policy, describe_signers, signers_for
 from modelreg.errors import BadInput, EnvironmentFailure, NotFound
 from modelreg.registry import EVALS, MODELS, STAGES, Registry
 from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
-from modelreg.signing import TrustRoot, Verifier, isolated_env
+from modelreg.signing import Signature, TrustRoot, Verifier, isolated_env
 from modelreg.vcs import Git, ObjectReader
 
 CLOCK_SKEW_SECONDS = 3 * 3600  # an action dated before its predecessor by less: a warning
@@ -101,6 +101,7 @@ class _Run:
         self.tags: TagIndex | None = None
         self._relied: set[str] | None = None
         self._policies: dict[str, Policy | None] = {}  # policy blob id -> parsed
+        self._commit_sigs: dict[tuple[str, int], Signature] = {}
         self.touched: set[str] = set()  # models whose state changed in range
         self.dates: dict[str, int] = {}  # commit -> committer date
         self.floors: dict[str, int] = {}  # commit -> its actions may not be dated before this
@@ -311,6 +312,15 @@ class _Run:
             p for p in (policy.allowed_signers, policy.revocation_file, policy.openpgp_keys) if p
         }
 
+    def commit_signature(self, commit: str, trust: _Trust) -> Signature:
+        """COMMIT's signature under TRUST, verified once however many trust files it changes."""
+        key = (commit, id(trust))
+        if key not in self._commit_sigs:
+            found = self.reader.read(commit)
+            content = found[2].decode("utf-8", "replace") if found else ""
+            self._commit_sigs[key] = trust.verifier.verify("commit", commit, content)
+        return self._commit_sigs[key]
+
     def policy_at(self, rev: str) -> Policy | None:
         """The policy committed at REV, parsed once per distinct file; None if unusable."""
         found = self.reader.read(f"{rev}:{self.prefix}{POLICY_FILE}")
@@ -351,9 +361,7 @@ class _Run:
         Before any signer is trusted there is no one to sign: the commit that adds the
         first signers is taken as given (trust on first use), and said so.
         """
-        found = self.reader.read(commit)
-        content = found[2].decode("utf-8", "replace") if found else ""
-        sig = trust.verifier.verify("commit", commit, content)
+        sig = self.commit_signature(commit, trust)
         last = trust.policy.stages[-1]
         allowed = signers_for(trust.policy, last)
         if trust.root.empty and trust.root.problem is None:
@@ -382,9 +390,9 @@ class _Run:
                 commit=commit,
             )
         if rel == POLICY_FILE and parent is not None:
-            try:
-                new = self.snapshot(commit).policy
-                old = self.snapshot(parent).policy
+            try:  # parsed once per distinct file; an unusable one is read again for its error
+                new = self.policy_at(commit) or self.snapshot(commit).policy
+                old = self.policy_at(parent) or self.snapshot(parent).policy
             except BadInput as e:
                 self.add("schema", e.message, file=path, line=e.line or 0, commit=commit)
                 return
@@ -425,7 +433,6 @@ class _Run:
             self.add(
                 "lightweight-tag",
                 "the action tag is lightweight: it carries no signature and no facts",
-                file=path,
                 where=ctx,
             )
             return
@@ -434,7 +441,6 @@ class _Run:
                 "tag-name",
                 f"tag {tag.name} holds a tag object named {tag.header_name!r}: "
                 "a tag copied under another name",
-                file=path,
                 where=ctx,
             )
             return
@@ -444,7 +450,6 @@ class _Run:
             self.add(
                 "tag-body",
                 f"the tag message is not an action record ({tag.problem})",
-                file=path,
                 where=ctx,
             )
             return
@@ -457,7 +462,6 @@ class _Run:
                 "tag-name",
                 f"tag name {tag.name} does not match its body "
                 f"({record.model}/{record.stage}/{record.seq})",
-                file=path,
                 where=ctx,
             )
             return
@@ -466,7 +470,6 @@ class _Run:
             self.add(
                 "trailers",
                 "the commit's Modelreg-* trailers differ from the tag's body",
-                file=path,
                 where=ctx,
             )
         expected = f"{self.prefix}{STAGES}/{record.model}.yaml"
@@ -476,13 +479,12 @@ class _Run:
                 "action-commit",
                 "an action commit changes exactly stages/"
                 f"{record.model}.yaml and nothing else; it also changes {', '.join(others) or 'another state file'}",
-                file=path,
                 where=ctx,
             )
         self.check_signature(tag, record, trust, path, commit)
         self.check_time(tag, record, path, commit)
         if parent is None:
-            self.add("action-commit", "an action commit needs a parent", file=path, where=ctx)
+            self.add("action-commit", "an action commit needs a parent", where=ctx)
             return
         self.check_rules(tag, record, commit, parent, trust, path)
 
@@ -640,7 +642,7 @@ class _Run:
             self.add("schema", e.message, line=e.line or 0, where=ctx)
             return
         # The chain: this tag follows the one the state named before, with seq + 1.
-        expected_prev = (state_before.get("tags") or {}).get(record.stage)
+        expected_prev = last_tag(state_before, record.stage)
         if record.previous_tag != expected_prev:
             self.add(
                 "tag-chain",
@@ -768,17 +770,17 @@ class _Run:
         join. Each was judged by its own parent's signers; a key revoked or removed on
         this branch meanwhile does not come back through a side branch."""
         first = parents[0]
-        allowed_cache: dict[str, bool] = {}
+        seen: set[str] = set()
         for other in parents[1:]:
             brought = self.git.out("rev-list", other, f"^{first}", "--").split()
             for tag in (t for c in brought for t in self.tags_on(c)):
                 record = tag.record
-                if tag.type != "tag" or record is None or tag.oid in allowed_cache:
+                if tag.type != "tag" or record is None or tag.oid in seen:
                     continue  # malformed tags are reported where they were made
                 sig = trust.verifier.verify("tag", tag.oid, tag.message)
                 allowed = signers_for(trust.policy, record.stage)
                 ok = sig.ok and (allowed is None or sig.principal in allowed)
-                allowed_cache[tag.oid] = ok
+                seen.add(tag.oid)
                 if not ok and trust.policy.signing_required:
                     why = sig.message if not sig.ok else f"{sig.principal} may not sign there"
                     self.add(
