@@ -346,4 +346,9 @@ def check(
 
 
 from modelreg.cli import actions as _actions  # noqa: E402,F401  (registers the actions)
+from modelreg.cli import canary_analysis as _canary_analysis  # noqa: E402,F401  (canary analyze)
+from modelreg.cli import demo as _demo  # noqa: E402,F401  (demo)
+from modelreg.cli import diffing as _diffing  # noqa: E402,F401  (diff)
+from modelreg.cli import forensics as _forensics  # noqa: E402,F401  (at, which)
 from modelreg.cli import gating as _gating  # noqa: E402,F401  (registers gate and eval)
+from modelreg.cli import serving as _serving  # noqa: E402,F401  (resolve, export)

@@ -1,0 +1,1 @@
+"""CLI: placeholder, filled in by issue 4."""
