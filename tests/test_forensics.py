@@ -1,0 +1,464 @@
+"""`at` and `which`: answers checked against an independent replay of a long, real history.
+
+The history is built by the benchmark generator (benchmarks/generate_history.py): every
+action made by the same rules as `modelreg promote`, each a commit sealed by an SSH-signed
+annotated tag, each in its own second. The oracle below reads it with plain git and PyYAML,
+ordering the tags by tagger date: it shares no code with modelreg's replay, which walks the
+tag chains from HEAD's state file and verifies each signature.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import PROJECT, Key, commit_all, git, use_key, write
+
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+from generate_history import build, ensure_keys
+
+from modelreg.registry import Registry
+from modelreg.services.forensics import Replay, at, parse_time, replay, which
+
+MODELS, VERSIONS = 3, 12
+STAGES = ("development", "staging", "production")
+
+
+def iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """3 models x 12 versions with ~60 signed actions, built once for this module."""
+    base = tmp_path_factory.mktemp("history")
+    home = base / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "SSH_AUTH_SOCK"):
+            mp.delenv(name, raising=False)
+        build(base / "registry", MODELS, VERSIONS, ensure_keys(base / "keys"))
+    yield base / "registry"
+
+
+# --- the independent oracle ----------------------------------------------------------------
+
+
+@dataclass
+class Action:
+    tag: str
+    stage: str
+    epoch: int
+    state: dict[str, Any]  # the state file at the tag's commit, read by PyYAML
+
+
+def actions_of(repo: Path, model: str) -> list[Action]:
+    rows = git(
+        repo,
+        "for-each-ref",
+        "--format=%(refname:strip=2) %(taggerdate:unix) %(*objectname)",
+        f"refs/tags/modelreg/{model}/",
+    ).splitlines()
+    out = []
+    for row in rows:
+        tag, epoch, commit = row.split()
+        state = yaml.safe_load(git(repo, "show", f"{commit}:stages/{model}.yaml"))
+        out.append(Action(tag, tag.split("/")[2], int(epoch), state))
+    out.sort(key=lambda a: a.epoch)
+    assert len({a.epoch for a in out}) == len(out), "the generator gives each action its own second"
+    return out
+
+
+def served(state: dict[str, Any] | None, stage: str) -> tuple[Any, Any, Any]:
+    """(stable version, canary version, canary weight) of STAGE in STATE."""
+    entry = ((state or {}).get("stages") or {}).get(stage)
+    if not entry:
+        return None, None, None
+    canary = entry.get("canary") or {}
+    return entry["version"], canary.get("version"), canary.get("weight")
+
+
+def oracle_at(actions: list[Action], stage: str, epoch: int) -> tuple[Any, Any, Any, str | None]:
+    """What served STAGE at EPOCH, and the tag that made the stable version serve."""
+    shipped, stable = None, None
+    state = None
+    for a in actions:
+        if a.epoch > epoch:
+            break
+        state = a.state
+        now = served(a.state, stage)[0]
+        if now != stable:
+            stable, shipped = now, a.tag
+    return (*served(state, stage), shipped)
+
+
+def oracle_periods(actions: list[Action], version: str) -> set[tuple[str, str, str, str | None]]:
+    """{(stage, variant, from, to)} of every period VERSION served."""
+    out = set()
+    for stage in STAGES:
+        current: dict[str, tuple[str, int] | None] = {"stable": None, "canary": None}
+        for a in actions:
+            stable, canary, _weight = served(a.state, stage)
+            for variant, now in (("stable", stable), ("canary", canary)):
+                was = current[variant]
+                if was is not None and was[0] != now:
+                    if was[0] == version:
+                        out.add((stage, variant, iso(was[1]), iso(a.epoch)))
+                    current[variant] = None
+                if now is not None and current[variant] is None:
+                    current[variant] = (now, a.epoch)
+        for variant, was in current.items():
+            if was is not None and was[0] == version:
+                out.add((stage, variant, iso(was[1]), None))
+    return out
+
+
+# --- at -------------------------------------------------------------------------------------
+
+
+def probe_times(actions: list[Action]) -> list[int]:
+    """Before everything, each action's second, the second before it, and halfway to the next."""
+    times = [actions[0].epoch - 3600]
+    for a, b in zip(actions, [*actions[1:], None], strict=True):
+        times += [a.epoch - 1, a.epoch]
+        if b is not None:
+            times.append((a.epoch + b.epoch) // 2)
+    return times
+
+
+@pytest.mark.parametrize("model", [f"model-{m:03d}" for m in range(MODELS)])
+def test_at_agrees_with_an_independent_replay_at_every_moment(history: Path, model: str) -> None:
+    actions = actions_of(history, model)
+    assert len(actions) >= 15  # a real history: promotions, a rollback, a canary, an archive
+    rp: Replay = replay(Registry(history), model)
+    assert len(rp.steps) == len(actions)
+    assert all(step.event.verified for step in rp.steps)
+    checked = 0
+    for stage in STAGES:
+        for epoch in probe_times(actions):
+            want_stable, want_canary, want_weight, want_tag = oracle_at(actions, stage, epoch)
+            got = rp.at(stage, epoch)
+            assert (got.version, got.shipped_by.tag if got.shipped_by else None) == (
+                want_stable,
+                want_tag,
+            ), (stage, iso(epoch))
+            canary = got.canary or {}
+            assert (canary.get("version"), canary.get("weight")) == (want_canary, want_weight)
+            checked += 1
+    assert checked > 100
+
+
+def test_at_reports_the_digest_config_and_since_of_the_version(history: Path) -> None:
+    reg = Registry(history)
+    actions = actions_of(history, "model-000")
+    last_production = [a for a in actions if a.stage == "production"][-1]
+    result = at(reg, "model-000", "production", iso(last_production.epoch))
+    entry = last_production.state["stages"]["production"]
+    assert result.version == entry["version"]
+    assert result.digest == entry["digest"]
+    assert result.since == entry["since"]
+    assert result.config is not None and result.config["version"] == entry["version"]
+    assert result.as_json()["variant"] == "stable"
+
+
+# --- which ----------------------------------------------------------------------------------
+
+
+def test_which_lists_every_period_a_version_served(history: Path) -> None:
+    reg = Registry(history)
+    actions = actions_of(history, "model-001")
+    versions = {
+        v for a in actions for stage in STAGES for v in served(a.state, stage)[:2] if v is not None
+    }
+    assert len(versions) >= 4
+    for version in sorted(versions):
+        dg = reg.version("model-001", version).digest
+        result = which(reg, dg[7:19])
+        [match] = [m for m in result.matches if m.model == "model-001"]
+        assert (match.version, match.digest) == (version, dg)
+        got = {(p["stage"], p["variant"], p["from"], p["to"]) for p in match.as_json()["served"]}
+        assert got == oracle_periods(actions, version), version
+
+
+def test_which_finds_a_version_that_never_served(history: Path) -> None:
+    reg = Registry(history)
+    newest = reg.versions("model-002")[-1]
+    dg = reg.version("model-002", newest).digest
+    [match] = which(reg, dg).matches
+    assert (match.model, match.version, match.periods) == ("model-002", newest, [])
+
+
+# --- the commands on a registry made by the CLI ---------------------------------------------
+
+
+def act(cli: Any, repo: Path, monkeypatch: pytest.MonkeyPatch, when: str, *args: str) -> None:
+    monkeypatch.setenv("GIT_COMMITTER_DATE", when)
+    monkeypatch.setenv("GIT_AUTHOR_DATE", when)
+    r = cli(*args, cwd=repo)
+    assert r.code == 0, r.err
+
+
+@pytest.fixture
+def shipped(signed: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """summarizer 1.0.0 to production on the 21st, a canary of 1.1.0 on the 22nd, promoted on
+    the 23rd, rolled back on the 24th (each action at 10:00 UTC)."""
+    steps = [
+        ("2026-11-21T09:00:00Z", "promote", "summarizer", "1.0.0", "--to", "development"),
+        ("2026-11-21T09:30:00Z", "promote", "summarizer", "1.0.0", "--to", "staging"),
+        ("2026-11-21T10:00:00Z", "promote", "summarizer", "1.0.0", "--to", "production"),
+        ("2026-11-22T09:00:00Z", "promote", "summarizer", "1.1.0", "--to", "development"),
+        ("2026-11-22T09:30:00Z", "promote", "summarizer", "1.1.0", "--to", "staging"),
+        ("2026-11-22T10:00:00Z", "canary", "start", "summarizer", "1.1.0", "--stage", "production", "--weight", "10"),
+        ("2026-11-22T16:00:00Z", "canary", "weight", "summarizer", "--stage", "production", "--weight", "25"),
+        ("2026-11-23T10:00:00Z", "canary", "promote", "summarizer", "--stage", "production"),
+        ("2026-11-24T10:00:00Z", "rollback", "summarizer", "--stage", "production"),
+    ]  # fmt: skip
+    for when, *args in steps:
+        act(cli, signed, monkeypatch, when, *args, "--reason", f"step at {when}")
+    return signed
+
+
+def test_at_on_the_command_line(shipped: Path, cli: Any) -> None:
+    r = cli(
+        "at", "summarizer", "--stage", "production", "--time", "2026-11-22T12:00:00Z", cwd=shipped
+    )
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].startswith("summarizer production at 2026-11-22T12:00:00Z: 1.0.0 (sha256:")
+    assert "serving since 2026-11-21T10:00:00Z" in lines[1]
+    assert (
+        'promote modelreg/summarizer/production/1, signed by alice@example.com: "step at 2026-11-21T10:00:00Z"'
+        in lines[2]
+    )
+    assert "canary        1.1.0 at 10% since 2026-11-22T10:00:00Z" in lines[3]
+
+    # JSON: the DESIGN keys first, then who shipped it and why
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-23T11:00+01:00",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert list(data)[:6] == ["model", "stage", "version", "digest", "variant", "config"]
+    assert (data["version"], data["variant"], data["time"]) == (
+        "1.1.0",
+        "stable",
+        "2026-11-23T10:00:00Z",
+    )
+    assert data["shipped_by"]["action"] == "canary-promote"
+    assert data["shipped_by"]["verified"] is True
+    assert data["canary"] is None
+    assert data["config"]["version"] == "1.1.0"
+
+    # after the rollback; and a time with no offset is UTC
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-24T10:00:00",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert (data["version"], data["shipped_by"]["action"]) == ("1.0.0", "rollback")
+    assert data["since"] == "2026-11-24T10:00:00Z"
+
+
+def test_at_before_anything_served_is_no(shipped: Path, cli: Any) -> None:
+    r = cli(
+        "at", "summarizer", "--stage", "production", "--time", "2026-11-21T09:59:59Z", cwd=shipped
+    )
+    assert (r.code, r.out.strip()) == (
+        1,
+        "nothing served summarizer production at 2026-11-21T09:59:59Z",
+    )
+    r = cli(
+        "--json", "at", "summarizer", "--stage", "production", "--time", "2026-11-01", cwd=shipped
+    )
+    data = r.json()
+    assert r.code == 1 and isinstance(data, dict)
+    assert (data["version"], data["variant"], data["config"]) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--time", "yesterday"], "is not an ISO 8601 time"),
+        (["--time", "2026-13-01T00:00:00Z"], "is not an ISO 8601 time"),
+        (["--stage", "prod"], "unknown stage 'prod'"),
+    ],
+)
+def test_at_bad_input_is_exit_2(example: Path, cli: Any, args: list[str], message: str) -> None:
+    base = {"--stage": "production", "--time": "2026-11-22T12:00:00Z"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    argv = [x for kv in base.items() for x in kv]
+    r = cli("at", "summarizer", *argv, cwd=example)
+    assert r.code == 2
+    assert r.err.startswith("error: ") and message in r.err and len(r.err.splitlines()) == 1
+
+
+def test_at_in_the_same_second_sees_the_last_action(signed: Path, cli: Any) -> None:
+    """The test env dates every action 2026-11-20T10:00:00Z: the last one of that second wins."""
+    for stage in ("development", "staging", "production"):
+        assert (
+            cli("promote", "summarizer", "1.0.0", "--to", stage, "--reason", "go", cwd=signed).code
+            == 0
+        )
+    for stage in ("development", "staging"):
+        assert (
+            cli("promote", "summarizer", "1.1.0", "--to", stage, "--reason", "go", cwd=signed).code
+            == 0
+        )
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "staging",
+        "--time",
+        "2026-11-20T10:00:00Z",
+        cwd=signed,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert data["version"] == "1.1.0"
+    assert data["shipped_by"]["tag"] == "modelreg/summarizer/staging/2"
+
+
+def test_which_on_the_command_line(shipped: Path, cli: Any) -> None:
+    dg = Registry(shipped).version("summarizer", "1.1.0").digest
+    r = cli("--json", "which", dg[:19].upper().replace("SHA256", "sha256"), cwd=shipped)
+    data = r.json()
+    assert r.code == 0 and isinstance(data, dict)
+    [match] = data["matches"]
+    assert (match["model"], match["version"], match["digest"]) == ("summarizer", "1.1.0", dg)
+    periods = [(p["stage"], p["variant"], p["from"], p["to"]) for p in match["served"]]
+    assert periods == [
+        ("development", "stable", "2026-11-22T09:00:00Z", None),
+        ("staging", "stable", "2026-11-22T09:30:00Z", None),
+        ("production", "canary", "2026-11-22T10:00:00Z", "2026-11-23T10:00:00Z"),
+        ("production", "stable", "2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z"),
+    ]
+    canary = match["served"][2]
+    assert canary["weights"] == [10, 25]
+    assert canary["started_by"]["reason"] == "step at 2026-11-22T10:00:00Z"
+    assert match["served"][3]["to_tag"] == "modelreg/summarizer/production/5"  # the rollback
+
+    r = cli("which", dg[7:15], cwd=shipped)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0] == f"summarizer@1.1.0  {dg}"
+    assert "canary 10%->25%" in r.out
+
+
+@pytest.mark.parametrize(
+    ("digest", "code", "message"),
+    [
+        ("abc123", 2, "too short: give at least 8 hex digits"),
+        ("sha256:xyz12345", 2, "is not a sha256 digest"),
+        ("a" * 65, 2, "is not a sha256 digest"),
+        ("00000000", 1, "no version has a digest starting with 00000000"),
+    ],
+)
+def test_which_bad_or_unknown_digest(
+    example: Path, cli: Any, digest: str, code: int, message: str
+) -> None:
+    r = cli("which", digest, cwd=example)
+    assert r.code == code
+    assert message in (r.err if code == 2 else r.out)
+
+
+def test_which_no_match_json_is_an_empty_list(example: Path, cli: Any) -> None:
+    r = cli("--json", "which", "00000000", cwd=example)
+    assert (r.code, r.json()) == (1, {"matches": []})
+
+
+def test_a_hand_edited_state_file_is_flagged(shipped: Path, cli: Any) -> None:
+    path = shipped / "stages" / "summarizer.yaml"
+    path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.1.0", 1))
+    commit_all(shipped, "hand edit")
+    r = cli(
+        "at", "summarizer", "--stage", "production", "--time", "2026-11-25T00:00:00Z", cwd=shipped
+    )
+    assert r.code == 0
+    assert "1.0.0" in r.out.splitlines()[0]  # the signed answer, not the hand edit
+    assert "is not the state its last signed action committed (edited by hand?)" in r.err
+
+
+def test_an_untrusted_signer_is_shown_unverified(
+    shipped: Path, cli: Any, keys: dict[str, Key], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bob is removed from the trusted signers after the fact; alice signed everything but
+    # the last action, which carol (never trusted) signs by hand-configured git
+    use_key(keys["carol"])
+    write(
+        shipped / ".modelreg" / "allowed_signers", keys["alice"].allowed() + keys["carol"].allowed()
+    )
+    commit_all(shipped, "trust carol")  # (verify would refuse this unsigned change; at only reads)
+    act(
+        cli,
+        shipped,
+        monkeypatch,
+        "2026-11-25T10:00:00Z",
+        "rollback",
+        "summarizer",
+        "--stage",
+        "staging",
+        "--reason",
+        "carol",
+    )
+    write(shipped / ".modelreg" / "allowed_signers", keys["alice"].allowed())
+    commit_all(shipped, "distrust carol")
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "staging",
+        "--time",
+        "2026-11-26T00:00:00Z",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert data["shipped_by"]["signer"] is None and data["shipped_by"]["verified"] is False
+    r = cli("at", "summarizer", "--stage", "staging", "--time", "2026-11-26T00:00:00Z", cwd=shipped)
+    assert "UNVERIFIED signature" in r.out
+
+
+def test_parse_time_forms() -> None:
+    assert parse_time("2026-11-21T14:05:00Z") == parse_time("2026-11-21T15:05:00+01:00")
+    assert parse_time("2026-11-21T14:05") == parse_time("2026-11-21T14:05:00Z")
+    assert parse_time("2026-11-21") == parse_time("2026-11-21T00:00:00Z")
+    assert parse_time("2026-11-21T14:05:00.999Z") == parse_time("2026-11-21T14:05:00Z")
+
+
+def test_history_builder_made_signed_tags(history: Path) -> None:
+    """The fixture is what it claims: annotated tags carrying SSH signatures."""
+    tag = git(
+        history, "for-each-ref", "--count=1", "--format=%(refname)", "refs/tags/modelreg/"
+    ).strip()
+    body = subprocess.run(
+        ["git", "cat-file", "tag", tag], cwd=history, capture_output=True, text=True
+    ).stdout
+    assert "-----BEGIN SSH SIGNATURE-----" in body
