@@ -9,6 +9,7 @@ tag chains from HEAD's state file and verifies each signature.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -462,3 +463,23 @@ def test_history_builder_made_signed_tags(history: Path) -> None:
         ["git", "cat-file", "tag", tag], cwd=history, capture_output=True, text=True
     ).stdout
     assert "-----BEGIN SSH SIGNATURE-----" in body
+
+
+def test_which_reads_registered_versions_through_a_blob_id_cache(example: Path, cli: Any) -> None:
+    dg = Registry(example).version("summarizer", "1.0.0").digest
+    cache = example / ".git" / "modelreg-digests.json"
+    first = cli("--json", "which", dg, cwd=example)
+    assert first.code == 0 and cache.is_file()
+    blob = git(example, "rev-parse", "HEAD:models/summarizer/1.0.0.yaml").strip()
+    assert json.loads(cache.read_text())["digests"][blob] == dg
+    assert cli("--json", "which", dg, cwd=example).out == first.out  # answered from the cache
+    for junk in ("not json", '{"key": "other", "digests": {}}', "[]"):
+        cache.write_text(junk)
+        assert cli("--json", "which", dg, cwd=example).out == first.out
+    # a draft in the work tree is not registered; a broken committed file is a warning
+    write(example / "models" / "summarizer" / "9.0.0.yaml", "name: [unclosed\n")
+    assert cli("which", dg, cwd=example).err == ""
+    commit_all(example, "a broken file")
+    r = cli("which", dg, cwd=example)
+    assert r.code == 0
+    assert r.err.startswith("warning: models/summarizer/9.0.0.yaml:2: invalid YAML")

@@ -18,9 +18,10 @@ from typing import Any
 
 from modelreg.core.actions import iso_utc
 from modelreg.core.policy import in_policy_order
-from modelreg.errors import BadInput, NotFound, UsageError
+from modelreg.errors import EnvironmentFailure, NotFound, UsageError
 from modelreg.registry import Registry
 from modelreg.revision import Snapshot
+from modelreg.services.digests import registered_digests
 from modelreg.services.history import Event, history
 from modelreg.services.query import show
 from modelreg.vcs import Git
@@ -301,19 +302,17 @@ def digest_prefix(text: str) -> str:
 
 
 def which(reg: Registry, text: str) -> WhichResult:
-    """Every version whose digest starts with TEXT, and each period it served each stage."""
+    """Every registered version whose digest starts with TEXT, and each period it served."""
     wanted = "sha256:" + digest_prefix(text)
-    found: list[tuple[str, str, str]] = []
-    skipped: list[str] = []
-    for model in reg.model_names():
-        for version in reg.versions(model):
-            try:
-                rec = reg.version(model, version)
-            except BadInput as e:
-                skipped.append(e.one_line().removeprefix("error: "))
-                continue
-            if rec.digest.startswith(wanted):
-                found.append((model, version, rec.digest))
+    if reg.git is None:
+        raise EnvironmentFailure("which needs the registry in a git repository", rule="no-git")
+    registered = registered_digests(reg)
+    found = sorted(
+        (model, version, dg)
+        for (model, version), dg in registered.digests.items()
+        if dg.startswith(wanted)
+    )
+    skipped = registered.skipped
     matches = []
     warnings: list[str] = []
     replays: dict[str, Replay] = {}
