@@ -312,3 +312,24 @@ class Verifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def make_ssh_key(path: Path, comment: str) -> str:
+    """A new passphrase-less ed25519 key at PATH (public half at PATH.pub), for throwaway
+    use (the demo); its public line `ssh-ed25519 AAAA...`."""
+    import subprocess
+
+    from modelreg.errors import EnvironmentFailure
+
+    program = _program("ssh-keygen")
+    if program is None:
+        raise EnvironmentFailure(
+            "ssh-keygen is not installed (OpenSSH signs modelreg's tags): install OpenSSH",
+            rule="signing",
+        )
+    args = [program, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)]
+    proc = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        text = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
+        raise EnvironmentFailure(f"ssh-keygen could not make a key: {text}", rule="signing")
+    return " ".join(Path(f"{path}.pub").read_text(encoding="utf-8").split()[:2])

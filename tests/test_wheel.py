@@ -147,3 +147,15 @@ def test_installed_show_json(installed: Installed) -> None:
     assert data["version"] == "1.1.0"
     assert data["digest"].startswith("sha256:") and len(data["digest"]) == len("sha256:") + 64
     assert data["config"]["parent"] == "1.0.0"
+
+
+def test_installed_demo_builds_a_history_that_verifies(installed: Installed) -> None:
+    """The demo finds registry-example inside the wheel, and needs no git config of the user's
+    (GIT_CONFIG_GLOBAL is /dev/null here: no name, no email, no signing key)."""
+    demo = installed.outside / "demo-registry"
+    proc = installed.run(installed.bin / "modelreg", "demo", demo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "16 signed actions" in proc.stdout
+    proc = installed.run(installed.bin / "modelreg", "--repo", demo, "verify", "--all")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().endswith("27 commits, 16 actions: ok"), proc.stdout

@@ -11,7 +11,9 @@ from modelreg.cli.app import _globals, app, warn_if_unsigned
 from modelreg.errors import EXIT_NO, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from modelreg.cli.output import Output
     from modelreg.services.actions import ActionResult
+    from modelreg.services.history import LogResult
 
 Model = Annotated[str, typer.Argument(help="The model.")]
 Version = Annotated[str, typer.Argument(help="The version (MAJOR.MINOR.PATCH).")]
@@ -226,6 +228,12 @@ def log(
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK
+    render_log(g.out, result)
+    return EXIT_OK
+
+
+def render_log(out: Output, result: LogResult) -> None:
+    """The `log` table, oldest first (also shown by `demo`)."""
     rows = []
     for e in result.events:
         who = e.signer if e.verified else f"UNVERIFIED ({e.note})"
@@ -244,10 +252,9 @@ def log(
             ]
         )
     if not rows:
-        g.out.line(f"no actions on {model} yet")
-        return EXIT_OK
-    g.out.table(
+        out.line(f"no actions on {result.model} yet")
+        return
+    out.table(
         ["TIME", "ACTION", "STAGE", "VERSION", "PREVIOUS", "WEIGHT", "SIGNER", "REASON", "COMMIT"],
         rows,
     )
-    return EXIT_OK

@@ -16,7 +16,7 @@ from modelreg.errors import EXIT_NO, EXIT_OK
 
 if TYPE_CHECKING:
     from modelreg.registry import Registry
-    from modelreg.services.query import Lifecycle
+    from modelreg.services.query import Lifecycle, StatusResult
 
 app = typer.Typer(
     name="modelreg",
@@ -271,6 +271,12 @@ def status(
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK
+    render_status(g.out, result)
+    return EXIT_OK
+
+
+def render_status(out: Output, result: StatusResult) -> None:
+    """The `status` table (also shown by `demo`)."""
 
     def cell(entry: dict | None) -> str:  # type: ignore[type-arg]
         if entry is None:
@@ -281,14 +287,13 @@ def status(
             text += f" (canary {c['version']} {c['weight']:g}%)"
         return text
 
-    g.out.table(
+    out.table(
         ["MODEL", *(s.upper() for s in result.stages), "LAST ACTION"],
         [
             [name, *(cell(row[s]) for s in result.stages), result.last_action.get(name, "-")]
             for name, row in result.models.items()
         ],
     )
-    return EXIT_OK
 
 
 # --- check -------------------------------------------------------------------------------
