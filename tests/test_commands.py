@@ -443,6 +443,15 @@ def test_status_names_each_models_last_action(cli, signed: Path) -> None:
     assert summarizer.endswith("2026-11-20T10:00:00Z promote summarizer@1.1.0 to staging")
     assert next(r for r in rows if r.startswith("assistant")).endswith(" -")
     assert "LAST" not in json.dumps(cli("--json", "status", cwd=signed).json())
+    # in the same second, the later action is the one on the later commit, whatever its stage
+    assert cli(*promote_args("1.0.0", "development"), cwd=signed).code == 0
+    rows = cli("status", cwd=signed).out.splitlines()
+    summarizer = next(r for r in rows if r.startswith("summarizer"))
+    assert summarizer.endswith("2026-11-20T10:00:00Z promote summarizer@1.0.0 to development")
+
+
+def promote_args(version: str, stage: str) -> list[str]:
+    return ["promote", "summarizer", version, "--to", stage, "--reason", "r"]
 
 
 def test_list_names_stages_in_policy_order(cli, example: Path) -> None:

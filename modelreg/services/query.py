@@ -12,6 +12,7 @@ from modelreg.core.names import parse_ref
 from modelreg.core.policy import in_policy_order
 from modelreg.errors import BadInput, NotFound
 from modelreg.registry import Registry
+from modelreg.vcs import Git
 
 
 @dataclass
@@ -202,12 +203,27 @@ def _last_actions(reg: Registry, models: dict[str, Any]) -> dict[str, str]:
     }
     if not heads:
         return {}
-    out: dict[str, tuple[int, str]] = {}
-    rows = reg.git.for_each_ref(("refname", "taggerdate:unix", "contents:subject"), *sorted(heads))
-    for ref, epoch, subject in rows:
+    git = reg.git
+    out: dict[str, tuple[int, str, str]] = {}  # model -> (epoch, subject, commit)
+    fields = ("refname", "taggerdate:unix", "contents:subject", "*objectname")
+    for ref, epoch, subject, commit in git.for_each_ref(fields, *sorted(heads)):
         model = heads.get(ref)
         if model is None or not epoch.isdigit():
             continue
-        if model not in out or int(epoch) >= out[model][0]:
-            out[model] = (int(epoch), subject.removeprefix("modelreg: "))
-    return {m: f"{iso_utc(e)} {text}" for m, (e, text) in out.items()}
+        best = out.get(model)
+        # Tagger dates have one-second resolution: of two actions in the same second,
+        # the later is the one whose commit descends from the other's.
+        if (
+            best is None
+            or int(epoch) > best[0]
+            or (int(epoch) == best[0] and _after(git, commit, best[2]))
+        ):
+            out[model] = (int(epoch), subject.removeprefix("modelreg: "), commit)
+    return {m: f"{iso_utc(e)} {text}" for m, (e, text, _c) in out.items()}
+
+
+def _after(git: Git, commit: str, other: str) -> bool:
+    """COMMIT came after OTHER on the branch (OTHER is its ancestor)."""
+    if commit == other or not commit:
+        return False
+    return git.run("merge-base", "--is-ancestor", other, commit, check=False).returncode == 0
