@@ -483,3 +483,31 @@ def test_which_reads_registered_versions_through_a_blob_id_cache(example: Path, 
     r = cli("which", dg, cwd=example)
     assert r.code == 0
     assert r.err.startswith("warning: models/summarizer/9.0.0.yaml:2: invalid YAML")
+
+
+# --- serving and diff on the same long history ------------------------------------------
+
+
+def test_export_resolve_and_diff_answer_from_the_long_history(history: Path, cli: Any) -> None:
+    from modelreg import Registry as Runtime
+
+    r = cli("--repo", str(history), "export", "--stage", "production")
+    assert r.code == 0, r.err
+    bundle = json.loads(r.out)
+    assert bundle["source"]["commit"] == git(history, "rev-parse", "HEAD").strip()
+    runtime = Runtime.from_data(bundle)
+    for m in range(MODELS):
+        model = f"model-{m:03d}"
+        state = yaml.safe_load((history / "stages" / f"{model}.yaml").read_text())
+        entry = state["stages"]["production"]
+        assert bundle["models"][model]["version"] == entry["version"]
+        assert bundle["models"][model]["digest"] == entry["digest"]
+        assert bundle["models"][model]["tag"] == state["tags"]["production"]
+        assert runtime.resolve(model, "production").version == entry["version"]
+        # diff between what serves staging and production names both, with the digests
+        r = cli("--repo", str(history), "--json", "diff", f"{model}@production", f"{model}@staging")
+        assert r.code == 0, r.err
+        data = r.json()
+        assert isinstance(data, dict)
+        staging = state["stages"]["staging"]["version"]
+        assert (data["from"], data["to"]) == (f"{model}@{entry['version']}", f"{model}@{staging}")
