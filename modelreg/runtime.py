@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import struct
 import threading
 from collections.abc import Callable, Mapping
@@ -44,24 +45,46 @@ STABLE, CANARY = "stable", "canary"
 # An OpenTelemetry attribute value: a primitive or a homogeneous sequence of them.
 AttributeValue = Union[str, bool, int, float, tuple[str, ...]]
 
-# Version-file params -> OpenTelemetry GenAI semantic-convention attributes.
-GEN_AI_PARAMS = (
-    ("temperature", "gen_ai.request.temperature"),
-    ("max_tokens", "gen_ai.request.max_tokens"),
-    ("top_p", "gen_ai.request.top_p"),
-    ("top_k", "gen_ai.request.top_k"),
-    ("seed", "gen_ai.request.seed"),
-    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
-    ("presence_penalty", "gen_ai.request.presence_penalty"),
+# Version-file params -> OpenTelemetry GenAI semantic-convention attributes, with the
+# type semconv gives each (double or int): the canonical-JSON round trip of a bundle
+# turns `temperature: 0.0` into the number 0, so the type is set here, not kept from it.
+GEN_AI_PARAMS: tuple[tuple[str, str, type[float] | type[int]], ...] = (
+    ("temperature", "gen_ai.request.temperature", float),
+    ("max_tokens", "gen_ai.request.max_tokens", int),
+    ("top_p", "gen_ai.request.top_p", float),
+    ("top_k", "gen_ai.request.top_k", int),
+    ("seed", "gen_ai.request.seed", int),
+    ("frequency_penalty", "gen_ai.request.frequency_penalty", float),
+    ("presence_penalty", "gen_ai.request.presence_penalty", float),
 )
+
+# The deepest nesting of a config: the same limit as modelreg.yamlio.MAX_DEPTH (not
+# imported: that module loads the YAML parser). The top value is level 0.
+MAX_DEPTH = 64
+# A canary's config sits 4 levels below the top of a bundle (models.M.canary.config).
+MAX_BUNDLE_DEPTH = MAX_DEPTH + 4
+# The largest bundle file read: a bundle holds at most every model's config of one
+# stage (its stable version and its canary), each a version file of at most 1 MiB
+# (modelreg.yamlio.MAX_BYTES) and in practice a few KiB; 64 MiB is far beyond any real
+# registry and still small enough to read into memory at service start.
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+_INT64 = 2**63
+_OUT_OF_MEMORY = "too large to load in the memory available"
 
 _U64: Callable[[bytes], tuple[int, ...]] = struct.Struct(">Q").unpack_from
 _SHA256 = hashlib.sha256
 _STAGE_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
+_RESERVED_STAGE = "archived"  # the archive lifecycle state, never a stage
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
 _COMMIT_RE = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
-_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9]{2}:[0-9]{2})\Z")
+# The patterns of schemas/bundle.schema.json ($defs timestamp, serving.tag), `$(?!\n)` as `\Z`.
+_TIME_RE = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\Z"
+)
+_TAG_RE = re.compile(r"[^\s]+\Z")
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -116,8 +139,21 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _otel_value(value: Any) -> bool:
-    return isinstance(value, (str, bool, int, float))
+def _param_value(value: Any, kind: type[float] | type[int]) -> float | int | None:
+    """VALUE as the OTel attribute type KIND (double or int), or None when it is no
+    such number (a boolean, text, a fraction where an int is due)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if kind is float:
+        try:
+            return float(value)  # exact: a bundle's ints are exact doubles (digest checks)
+        except OverflowError:
+            return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    return value if -_INT64 <= value < _INT64 else None  # an OTel int is 64 bits
 
 
 def _attributes(
@@ -133,9 +169,9 @@ def _attributes(
             out["gen_ai.system"] = spec["provider"]  # the name before semconv 1.37
     params = config.get("params")
     if isinstance(params, Mapping):
-        for name, key in GEN_AI_PARAMS:
-            value = params.get(name)
-            if value is not None and _otel_value(value):
+        for name, key, kind in GEN_AI_PARAMS:
+            value = _param_value(params.get(name), kind)
+            if value is not None:
                 out[key] = value
         stop = params.get("stop")
         if isinstance(stop, str):
@@ -330,6 +366,8 @@ class _Checker:
                 f"is the config of {value.get('name')!r}@{value.get('version')!r}, "
                 f"not {model}@{version}",
             )
+        if _too_deep(value, MAX_DEPTH) is not None:  # before digest and _freeze recurse
+            raise self.fail(path, _nests_too_deep(MAX_DEPTH))
         try:
             actual = digest(value)
         except CanonicalizationError as e:
@@ -341,6 +379,33 @@ class _Checker:
                 "the config was changed after export; refusing to serve it",
             )
         return value
+
+
+def _too_deep(value: Any, limit: int) -> list[str] | None:
+    """The path (keys and indexes) to an object or array in VALUE holding something
+    deeper than LIMIT levels (VALUE itself is level 0, as in modelreg.yamlio), or None.
+
+    Iterative, so no depth raises RecursionError; a cycle is endless nesting and is
+    found too.
+    """
+    stack: list[tuple[Any, int, Any]] = [(value, 0, None)]  # (node, level, (parent link, key))
+    while stack:
+        node, level, link = stack.pop()
+        if isinstance(node, Mapping):
+            items: Any = iter(node.items())
+        elif isinstance(node, (list, tuple)):
+            items = enumerate(node)
+        else:
+            continue
+        if level < limit:
+            stack.extend((child, level + 1, (link, key)) for key, child in items)
+        elif next(items, None) is not None:
+            path: list[str] = []
+            while link is not None:
+                link, key = link
+                path.append(str(key))
+            return path[::-1]
+    return None
 
 
 def _type_name(value: Any) -> str:
@@ -384,6 +449,41 @@ def parse_bundle(text: str | bytes, origin: str) -> dict[str, Any]:
     return data
 
 
+def read_bundle(file: str | os.PathLike[str], origin: str) -> bytes:
+    """The bytes of FILE, a regular file of at most MAX_BUNDLE_BYTES, else BundleError.
+
+    Opened non-blocking, so a FIFO with no writer does not hang the open, then
+    checked with fstat (the file opened, not whatever the name points to later);
+    at most MAX_BUNDLE_BYTES + 1 bytes are read, so neither /dev/zero nor a file
+    growing while it is read can exhaust memory.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(file, flags)
+    except OSError as e:
+        raise BundleError(f"cannot read: {e.strerror or e}", file=origin) from None
+    too_large = f"over the {MAX_BUNDLE_BYTES // 2**20} MiB limit of a bundle"
+    try:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, device or socket"
+                raise BundleError(f"not a regular file ({kind})", file=origin)
+            if info.st_size > MAX_BUNDLE_BYTES:
+                raise BundleError(too_large, file=origin)
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                raw = f.read(MAX_BUNDLE_BYTES + 1)  # the file may grow after fstat
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise BundleError(f"cannot read: {e.strerror or e}", file=origin) from None
+    except MemoryError:
+        raise BundleError(_OUT_OF_MEMORY, file=origin) from None
+    if len(raw) > MAX_BUNDLE_BYTES:
+        raise BundleError(too_large, file=origin)
+    return raw
+
+
 def check_bundle(data: Any, origin: str) -> dict[str, Any]:
     """DATA if it is a valid bundle, else BundleError naming ORIGIN and the field."""
     from modelreg.core.names import is_model_name
@@ -395,7 +495,9 @@ def check_bundle(data: Any, origin: str) -> dict[str, Any]:
             "schema",
             f"is {top['schema']!r}, not {BUNDLE_SCHEMA!r} (not a modelreg bundle, or a newer format)",
         )
-    c.text(top["stage"], "stage", _STAGE_RE, "a stage name")
+    stage = c.text(top["stage"], "stage", _STAGE_RE, "a stage name")
+    if stage == _RESERVED_STAGE:
+        raise c.fail("stage", f"{stage!r} is the archive state, not a stage")
     source = c.obj(top["source"], "source", ("commit", "ref", "registry"))
     c.optional_text(source["commit"], "source.commit", _COMMIT_RE, "a commit id")
     c.optional_text(source["ref"], "source.ref")
@@ -413,7 +515,7 @@ def check_bundle(data: Any, origin: str) -> dict[str, Any]:
         version = c.text(entry["version"], f"{where}.version", _VERSION_RE, "a version")
         dg = c.text(entry["digest"], f"{where}.digest", _DIGEST_RE, "a sha256 digest")
         c.text(entry["since"], f"{where}.since", _TIME_RE, "a timestamp")
-        c.optional_text(entry["tag"], f"{where}.tag")
+        c.optional_text(entry["tag"], f"{where}.tag", _TAG_RE, "a tag name")
         c.config(entry["config"], f"{where}.config", name, version, dg)
         canary = entry["canary"]
         if canary is None:
@@ -425,7 +527,24 @@ def check_bundle(data: Any, origin: str) -> dict[str, Any]:
         c.weight(canary["weight"], f"{cw}.weight")
         c.text(canary["since"], f"{cw}.since", _TIME_RE, "a timestamp")
         c.config(canary["config"], f"{cw}.config", name, cv, cd)
+    too_deep = _too_deep(top, MAX_BUNDLE_DEPTH)  # in an `x-` key: configs are checked above
+    if too_deep is not None:
+        raise c.fail("", _where_too_deep(too_deep))
     return top
+
+
+def _nests_too_deep(limit: int) -> str:
+    limit_of = "a version file" if limit == MAX_DEPTH else "a bundle"
+    return f"nests deeper than {limit} levels, the limit of {limit_of}"
+
+
+def _where_too_deep(path: list[str]) -> str:
+    """The message for a bundle nesting deeper than MAX_BUNDLE_DEPTH at PATH: it names
+    the config (then deeper than MAX_DEPTH) or the top-level key."""
+    head = path[:5]  # models.M.config or models.M.canary.config
+    if head[:1] == ["models"] and "config" in head:
+        return f"{'.'.join(head[: head.index('config') + 1])}: {_nests_too_deep(MAX_DEPTH)}"
+    return f"{path[0]}: {_nests_too_deep(MAX_BUNDLE_DEPTH)}"
 
 
 # --- the registry ------------------------------------------------------------------------
@@ -504,23 +623,36 @@ class Registry:
 
     @classmethod
     def from_bundle(cls, file: str | os.PathLike[str]) -> Registry:
-        """The registry of one stage from a bundle written by `modelreg export`."""
+        """The registry of one stage from a bundle written by `modelreg export`: a
+        regular file of at most MAX_BUNDLE_BYTES."""
         origin = str(file)
+        raw = read_bundle(file, origin)
         try:
-            with open(file, "rb") as f:
-                raw = f.read()
-        except OSError as e:
-            raise BundleError(f"cannot read: {e.strerror or e}", file=origin) from None
-        return cls.from_data(parse_bundle(raw, origin), origin=origin)
+            return cls._loaded(check_bundle(parse_bundle(raw, origin), origin), origin)
+        except MemoryError:
+            pass  # raised below: a traceback kept on the error would keep the parsed data
+        del raw
+        raise BundleError(_OUT_OF_MEMORY, file=origin)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, origin: str = "<bundle>") -> Registry:
         """The registry of one stage from a parsed bundle (checked as `from_bundle` does)."""
+        too_deep = _too_deep(data, MAX_BUNDLE_DEPTH)  # before json.dumps recurses into it
+        if too_deep is not None:
+            raise BundleError(_where_too_deep(too_deep), file=origin)
+        out_of_memory = False
         try:  # a copy: the caller's dict may change later, the registry does not
             copied = json.loads(json.dumps(data, allow_nan=False))
         except (TypeError, ValueError, RecursionError) as e:
             raise BundleError(f"not JSON data: {e}", file=origin) from None
-        bundle = check_bundle(copied, origin)
+        except MemoryError:
+            out_of_memory = True  # raised below, as in from_bundle
+        if out_of_memory:
+            raise BundleError(_OUT_OF_MEMORY, file=origin)
+        return cls._loaded(check_bundle(copied, origin), origin)
+
+    @classmethod
+    def _loaded(cls, bundle: dict[str, Any], origin: str) -> Registry:
         reg = cls(origin=origin)
         reg._add(_Stage(bundle))
         return reg

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import io
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -101,6 +105,65 @@ def test_a_user_is_sticky_by_header_or_query(bundle: Path) -> None:
         assert service.get(X_USER_ID=f"u{i}")[1] == first
     anonymous = service.get()[1]
     assert anonymous["variant"] == "stable"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_non_ascii_user_is_sticky_by_header_query_and_library(bundle: Path) -> None:
+    """Through a real WSGI server: the header's UTF-8 bytes reach the app as a Latin-1
+    str (PEP 3333), the query's as percent-escapes; both route the bytes the client
+    sent, which is what the library routes for the same id given as a str."""
+    service = Service({"MODELREG_BUNDLE": str(bundle)})
+    reg = Registry.from_bundle(bundle)
+    server = make_server("127.0.0.1", 0, service.app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def variant(path: str, headers: dict[str, bytes]) -> str:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        try:
+            conn.putrequest("GET", path)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            response = conn.getresponse()
+            assert response.status == 200
+            found: str = json.loads(response.read())["variant"]
+            return found
+        finally:
+            conn.close()
+
+    try:
+        sides = set()
+        for i in range(60):
+            user = f"josé-{i}"
+            library = reg.resolve("summarizer", "development", user).variant
+            assert reg.resolve("summarizer", "development", user.encode()).variant == library
+            by_query = variant(f"/?user={quote(user)}", {})
+            by_header = variant("/", {"X-User-Id": user.encode("utf-8")})
+            assert (user, by_query, by_header) == (user, library, library)
+            sides.add(library)
+        assert sides == {"stable", "canary"}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_user_key_is_the_bytes_the_client_sent() -> None:
+    user_key = load_example().user_key
+    utf8 = "josé-59".encode()
+    assert user_key({"HTTP_X_USER_ID": utf8.decode("latin-1")}) == utf8
+    assert user_key({"QUERY_STRING": "user=jos%C3%A9-59"}) == utf8
+    assert user_key({"QUERY_STRING": "a=1&user=jos%C3%A9-59"}) == utf8
+    assert user_key({"QUERY_STRING": "user=" + utf8.decode("latin-1")}) == utf8  # unescaped
+    assert user_key({"QUERY_STRING": "user=%FF%00x"}) == b"\xff\x00x"  # any bytes, unchanged
+    assert user_key({"HTTP_X_USER_ID": "\xff"}) == b"\xff"
+    assert user_key({"QUERY_STRING": "user="}) is None
+    assert user_key({}) is None
 
 
 def test_a_registry_folder_and_a_bad_bundle(bundle: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_export import canary_copy, version_digest
+from jsonschema import Draft202012Validator
+from test_export import SCHEMA, canary_copy, version_digest
 
-from conftest import EXAMPLE, PROJECT, commit_all, write
+from conftest import EXAMPLE, PROJECT, commit_all, venv_bin, write
 from modelreg import (
     BundleError,
     NotServing,
@@ -23,9 +25,10 @@ from modelreg import (
     SourceError,
     UnknownModel,
     UnknownStage,
+    yamlio,
 )
 from modelreg.core.digest import canonical_json, digest
-from modelreg.runtime import canary_threshold
+from modelreg.runtime import MAX_BUNDLE_BYTES, MAX_DEPTH, canary_threshold
 from modelreg.yamlio import load_path
 
 Cli = Callable[..., Any]
@@ -207,6 +210,31 @@ def test_attributes_follow_the_genai_conventions_and_name_the_config() -> None:
     assert cfg.attributes() is not cfg.attributes()
 
 
+def test_attribute_types_are_the_semconv_types_whatever_the_number_looks_like() -> None:
+    """OTel GenAI types temperature, top_p and the penalties as double and max_tokens,
+    top_k and seed as int; the canonical round trip makes `temperature: 0.0` the int 0."""
+    params = {"temperature": 0.0, "top_p": 1.0, "frequency_penalty": 0, "presence_penalty": 1}
+    cfg = config("summarizer", "1.0.0", top_k=40, seed=7, **params)
+    assert type(cfg["params"]["temperature"]) is int  # what a bundle holds
+    bundle = make_bundle()
+    bundle["models"]["summarizer"] = entry(cfg)
+    bundle["models"]["ticket-classifier"] = entry(
+        config("ticket-classifier", "1.0.0", max_tokens=64.0, seed=3.0)  # integral doubles
+    )
+    reg = Registry.from_data(bundle)
+    attrs = reg.resolve("summarizer", "production").attributes()
+    for name, value in {**params, "max_tokens": 256, "top_k": 40, "seed": 7}.items():
+        kind = int if name in ("max_tokens", "top_k", "seed") else float
+        assert attrs[f"gen_ai.request.{name}"] == value
+        assert type(attrs[f"gen_ai.request.{name}"]) is kind, name
+    other = reg.resolve("ticket-classifier", "production").attributes()
+    assert (
+        other["gen_ai.request.max_tokens"] == 64 and type(other["gen_ai.request.max_tokens"]) is int
+    )
+    assert type(other["gen_ai.request.seed"]) is int
+    assert type(other["gen_ai.request.temperature"]) is float
+
+
 def test_results_and_their_configs_are_immutable() -> None:
     cfg = Registry.from_data(make_bundle()).resolve("summarizer", "production")
     assert isinstance(cfg, ResolvedConfig)
@@ -335,6 +363,233 @@ def test_from_data_does_not_keep_the_callers_dict() -> None:
     assert reg.models("production") == ("assistant", "summarizer", "ticket-classifier")
 
 
+def _stable(b: dict[str, Any]) -> dict[str, Any]:
+    entry_: dict[str, Any] = b["models"]["summarizer"]
+    return entry_
+
+
+def _canary(b: dict[str, Any]) -> dict[str, Any]:
+    canary: dict[str, Any] = b["models"]["summarizer"]["canary"]
+    return canary
+
+
+SCHEMA_REFUSES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("stage archived", lambda b: b.update(stage="archived")),
+    ("stage upper case", lambda b: b.update(stage="Production")),
+    ("stage too long", lambda b: b.update(stage="p" * 33)),
+    ("stage with a newline", lambda b: b.update(stage="production\n")),
+    ("since month 13", lambda b: _stable(b).update(since="2026-13-45T99:99:99Z")),
+    ("since without a time", lambda b: _stable(b).update(since="2026-11-24T:Z")),
+    ("since without a zone", lambda b: _stable(b).update(since="2026-11-21T10:05:00")),
+    ("since with a space", lambda b: _stable(b).update(since="2026-11-21 10:05:00Z")),
+    ("since without seconds", lambda b: _stable(b).update(since="2026-11-21T10:05Z")),
+    ("since day 32", lambda b: _stable(b).update(since="2026-11-32T10:05:00Z")),
+    ("since hour 24", lambda b: _stable(b).update(since="2026-11-21T24:00:00Z")),
+    ("since zone +24:00", lambda b: _stable(b).update(since="2026-11-21T10:05:00+24:00")),
+    ("since with a newline", lambda b: _stable(b).update(since="2026-11-21T10:05:00Z\n")),
+    ("canary since 10 fraction digits", lambda b: _canary(b).update(since="2026-11-22T08:00:00.1234567890Z")),
+    ("canary since a date", lambda b: _canary(b).update(since="2026-11-22")),
+    ("tag empty", lambda b: _stable(b).update(tag="")),
+    ("tag with a space", lambda b: _stable(b).update(tag="a b")),
+    ("tag with a tab", lambda b: _stable(b).update(tag="a\tb")),
+    ("tag with a newline", lambda b: _stable(b).update(tag="modelreg/summarizer/production/1\n")),
+    ("tag with a no-break space", lambda b: _stable(b).update(tag="a\u00a0b")),
+    ("tag a number", lambda b: _stable(b).update(tag=1)),
+    ("weight 0", lambda b: _canary(b).update(weight=0)),
+    ("weight over 100", lambda b: _canary(b).update(weight=100.5)),
+    ("weight a boolean", lambda b: _canary(b).update(weight=True)),
+    ("weight as text", lambda b: _canary(b).update(weight="10")),
+    ("version with a leading zero", lambda b: _stable(b).update(version="01.0.0")),
+    ("digest upper case", lambda b: _stable(b).update(digest="sha256:" + "A" * 64)),
+    ("commit short", lambda b: b["source"].update(commit="a" * 39)),
+    ("ref a number", lambda b: b["source"].update(ref=1)),
+    ("registry null", lambda b: b["source"].update(registry=None)),
+    ("unknown top key", lambda b: b.update(extra=1)),
+    ("extension key in an entry", lambda b: _stable(b).update({"x-note": 1})),
+    ("model name upper case", lambda b: b["models"].update({"Summ": None})),
+    ("model entry a list", lambda b: b["models"].update(assistant=[])),
+    ("canary missing since", lambda b: _canary(b).pop("since")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("why", "edit"), SCHEMA_REFUSES, ids=[b[0] for b in SCHEMA_REFUSES])
+def test_the_runtime_refuses_what_the_bundle_schema_refuses(
+    why: str, edit: Callable[[dict[str, Any]], Any]
+) -> None:
+    """README/schema: the loader "checks the same rules by hand" (and recomputes digests)."""
+    validator = Draft202012Validator(SCHEMA)
+    good = make_bundle()
+    assert list(validator.iter_errors(good)) == []
+    Registry.from_data(good)
+    bad = make_bundle()
+    edit(bad)
+    assert list(validator.iter_errors(bad)) != [], f"the schema accepts {why}"
+    with pytest.raises(BundleError) as found:
+        Registry.from_data(bad)
+    assert "\n" not in str(found.value)
+
+
+def test_the_runtime_accepts_the_timestamps_and_tags_the_schema_accepts() -> None:
+    validator = Draft202012Validator(SCHEMA)
+    for since, tag in (
+        ("2026-02-29T23:59:59Z", "modelreg/summarizer/production/12"),
+        ("2026-11-21T10:05:00.123456789+05:30", None),
+        ("2026-11-21T00:00:00-23:59", "v1"),
+    ):
+        bundle = make_bundle()
+        _stable(bundle).update(since=since, tag=tag)
+        _canary(bundle).update(since=since)
+        assert list(validator.iter_errors(bundle)) == []
+        assert Registry.from_data(bundle).resolve("summarizer", "production").version == "1.0.0"
+
+
+def nested(levels: int) -> Any:
+    """LEVELS arrays, one in the other: as a config's `author` (level 1) the innermost
+    is at level LEVELS, the config itself being level 0 (as in modelreg.yamlio)."""
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def deep_bundle(levels: int, where: str = "canary") -> dict[str, Any]:
+    """A consistent bundle whose WHERE config nests LEVELS deep (its digest matches)."""
+    bundle = make_bundle()
+    side = _canary(bundle) if where == "canary" else _stable(bundle)
+    side["config"]["author"] = nested(levels)
+    side["digest"] = digest(side["config"])
+    return bundle
+
+
+def test_a_config_nests_at_most_as_deep_as_a_version_file(tmp_path: Path) -> None:
+    """The same limit as the YAML loader: 64 levels below the config."""
+    assert MAX_DEPTH == yamlio.MAX_DEPTH == 64
+    for levels, accepted in ((MAX_DEPTH, True), (MAX_DEPTH + 1, False)):
+        yaml_file = write(tmp_path / f"v{levels}.yaml", f"author: {json.dumps(nested(levels))}\n")
+        if accepted:
+            load_path(yaml_file)
+        else:
+            with pytest.raises(yamlio.StrictYamlError, match="nesting deeper than 64 levels"):
+                load_path(yaml_file)
+        for where in ("stable", "canary"):
+            bundle = deep_bundle(levels, where)
+            path = write(tmp_path / f"{where}{levels}.json", json.dumps(bundle))
+            if accepted:
+                Registry.from_bundle(path)
+                Registry.from_data(bundle)
+                continue
+            field = (
+                "models.summarizer.config"
+                if where == "stable"
+                else "models.summarizer.canary.config"
+            )
+            message = f"{field}: nests deeper than 64 levels, the limit of a version file"
+            with pytest.raises(BundleError) as from_file:
+                Registry.from_bundle(path)
+            assert str(from_file.value) == f"{path}: {message}"
+            with pytest.raises(BundleError) as from_data:
+                Registry.from_data(bundle)
+            assert str(from_data.value) == f"<bundle>: {message}"
+
+
+@pytest.mark.parametrize("levels", [496, 900, 5000, 200_000])
+def test_no_nesting_depth_raises_anything_but_a_bundle_error(tmp_path: Path, levels: int) -> None:
+    """The review's 496-level bundle crashed `_freeze` with a RecursionError."""
+    bundle = deep_bundle(levels) if levels < 900 else make_bundle()
+    if levels >= 900:  # beyond what digest() could hash: no digest to match
+        _canary(bundle)["config"]["author"] = nested(levels)
+    with pytest.raises(BundleError, match=r"canary\.config: nests deeper than 64 levels"):
+        Registry.from_data(bundle)
+    text = json.dumps(bundle) if levels < 900 else "[" * levels + "]" * levels
+    path = write(tmp_path / "deep.json", text)
+    with pytest.raises(BundleError):
+        Registry.from_bundle(path)
+    extension = make_bundle()
+    extension["x-notes"] = nested(levels)  # extension keys are kept: they are capped too
+    with pytest.raises(
+        BundleError, match=r"x-notes: nests deeper than 68 levels, the limit of a bundle"
+    ):
+        Registry.from_data(extension)
+    if levels < 900:
+        path = write(tmp_path / "x.json", json.dumps(extension))
+        with pytest.raises(BundleError, match=r": x-notes: nests deeper than 68 levels"):
+            Registry.from_bundle(path)
+
+
+def test_from_data_refuses_a_cycle() -> None:
+    bundle = make_bundle()
+    loop: dict[str, Any] = {}
+    loop["again"] = loop
+    bundle["x-loop"] = loop
+    with pytest.raises(BundleError, match="x-loop: nests deeper than"):
+        Registry.from_data(bundle)
+
+
+def test_a_bundle_over_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    assert MAX_BUNDLE_BYTES == 64 * 2**20
+    path = tmp_path / "big.json"
+    with open(path, "wb") as f:  # sparse: no disk, and nothing is read
+        f.truncate(MAX_BUNDLE_BYTES + 1)
+    with pytest.raises(BundleError) as found:
+        Registry.from_bundle(path)
+    assert str(found.value) == f"{path}: over the 64 MiB limit of a bundle"
+    # at the cap the file is read (and is no JSON)
+    with open(path, "r+b") as f:
+        f.truncate(MAX_BUNDLE_BYTES)
+    with pytest.raises(BundleError, match="not valid JSON"):
+        Registry.from_bundle(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_a_device_or_a_folder_is_no_bundle_and_nothing_hangs(tmp_path: Path) -> None:
+    fifo = tmp_path / "bundle.json"
+    os.mkfifo(fifo)
+    code = (
+        "import sys\nfrom modelreg import Registry, RegistryError\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n        Registry.from_bundle(name)\n"
+        "    except RegistryError as e:\n        print(e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(fifo), os.devnull, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,  # opening a FIFO with no writer blocked forever
+        cwd=PROJECT,
+    )
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines() == [
+        f"{fifo}: not a regular file (a FIFO, device or socket)",
+        f"{os.devnull}: not a regular file (a FIFO, device or socket)",
+        f"{tmp_path}: not a regular file (a folder)",
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs RLIMIT_AS and /proc")
+def test_running_out_of_memory_on_a_large_bundle_is_a_bundle_error(tmp_path: Path) -> None:
+    """A 60 MiB file of one JSON array of 31 million zeros: under the size cap, but
+    parsing it needs some 250 MB more than this process may take."""
+    path = tmp_path / "zeros.json"
+    count = 30 * 2**20
+    with open(path, "w") as f:
+        f.write("[" + "0," * (count - 1) + "0]")
+    assert path.stat().st_size < MAX_BUNDLE_BYTES
+    code = (
+        "import resource, sys\n"
+        "from modelreg import Registry, RegistryError\n"
+        "size = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+        "limit = size * 1024 + 200 * 2**20  # reading and decoding the text fits, parsing not\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+        "try:\n    Registry.from_bundle(sys.argv[1])\n"
+        "except RegistryError as e:\n    print(type(e).__name__, e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=PROJECT
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == f"BundleError {path}: too large to load in the memory available\n"
+
+
 # --- Registry.open on a real repository ------------------------------------------------------
 
 
@@ -387,7 +642,8 @@ def test_open_at_a_ref_ignores_uncommitted_edits_and_the_work_tree_does_not(
     d1 = version_digest(canary_repo, "ticket-classifier", "1.0.0")
     write(state, text.replace("version: 1.0.0", "version: 2.0.0").replace(d1, d2))
     assert reg.resolve("ticket-classifier", "development").version == "1.0.0"
-    assert Registry.open(canary_repo).resolve("ticket-classifier", "development").version == "2.0.0"
+    with pytest.raises(SourceError, match="is not what a signed action committed"):
+        Registry.open(canary_repo).resolve("ticket-classifier", "development")
     commit_all(canary_repo, "by hand")
     assert reg.resolve("ticket-classifier", "development").version == "1.0.0"  # a snapshot
 
@@ -418,3 +674,44 @@ def test_open_errors(tmp_path: Path, loose_example: Path, canary_repo: Path) -> 
     with pytest.raises(NotServing):
         reg.resolve("summarizer", "production")
     assert reg.bundle("production")["source"] == {"commit": None, "ref": None, "registry": ""}
+
+
+def test_resolve_key_routes_the_bytes_given_on_the_command_line_as_the_library_does(
+    cli: Cli, canary_repo: Path
+) -> None:
+    """argv is decoded with surrogateescape; `--key` must route the bytes given, as
+    `Registry.resolve(key=bytes)` does, not their surrogatepass encoding."""
+    reg = Registry.open(canary_repo)
+    raws = [b"user-\xff%d" % i for i in range(16)]
+    as_argv = [os.fsdecode(raw) for raw in raws]  # what sys.argv holds for those bytes
+    assert as_argv[1] == "user-\udcff1"
+    sides = {raw: reg.resolve("summarizer", "development", raw).variant for raw in raws}
+    assert set(sides.values()) == {"stable", "canary"}
+    # the test tells the two encodings apart: some keys route differently under each
+    surrogatepass = {
+        r: reg.resolve("summarizer", "development", k).variant
+        for r, k in zip(raws, as_argv, strict=True)
+    }
+    differ = [raw for raw in raws if surrogatepass[raw] != sides[raw]]
+    assert differ
+    for raw, key in zip(raws, as_argv, strict=True):
+        result = cli(
+            "--json",
+            "resolve",
+            "summarizer",
+            "--stage",
+            "development",
+            "--key",
+            key,
+            cwd=canary_repo,
+        )
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["variant"] == sides[raw], raw
+    # and through a real argv, as bytes
+    proc = subprocess.run(
+        [venv_bin() / "modelreg", "--json", "resolve", "summarizer", "--stage", "development",
+         b"--key", differ[0]],
+        capture_output=True, cwd=canary_repo,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["variant"] == sides[differ[0]]

@@ -14,7 +14,10 @@ Configuration, from the environment:
     MODELREG_MODEL     the model to serve (default: summarizer)
 
 The user key is the `X-User-Id` header or the `user` query parameter; with
-neither, the request gets the stable version.
+neither, the request gets the stable version. Either way the key routed is the
+bytes the client sent (`josé` as UTF-8, in the header or percent-encoded in the
+query), so a user lands on the same side by either, and where the library is
+given the same id as a str.
 
     pip install 'modelreg[otel]'
     MODELREG_BUNDLE=bundle.json python examples/service/app.py   # http://127.0.0.1:8000/
@@ -45,12 +48,24 @@ def load_registry(env: Mapping[str, str]) -> Registry:
     raise SystemExit("set MODELREG_BUNDLE (a bundle file) or MODELREG_REGISTRY (a folder)")
 
 
-def user_key(environ: Mapping[str, Any]) -> str | None:
+def user_key(environ: Mapping[str, Any]) -> bytes | None:
+    """The request's user key as the bytes the client sent, or None."""
     header = environ.get("HTTP_X_USER_ID")
     if header:
-        return str(header)
-    users = parse_qs(environ.get("QUERY_STRING", "")).get("user")
-    return users[0] if users else None
+        return _wsgi_bytes(header)
+    # Decoded as Latin-1, the percent-escapes and any raw byte each become one
+    # character, which _wsgi_bytes turns back into that byte.
+    users = parse_qs(environ.get("QUERY_STRING", ""), encoding="latin-1").get("user")
+    return _wsgi_bytes(users[0]) if users else None
+
+
+def _wsgi_bytes(text: str) -> bytes:
+    """TEXT as the bytes it was read from: PEP 3333 gives header values and the query
+    string as str decoded from the request's bytes as Latin-1."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:  # not from a PEP 3333 server: already decoded text
+        return text.encode("utf-8", "surrogatepass")
 
 
 def create_app(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -33,8 +34,11 @@ def resolve(
     g = _globals(ctx)
     reg = g.registry()
     try:
-        # the work tree, read by the same code a service runs (modelreg.Registry.open)
-        cfg = Registry.open(reg.root).resolve(model, stage, key)
+        # the work tree, read by the same code a service runs (modelreg.Registry.open);
+        # the key as the bytes given on the command line, which argv decoded with the
+        # file system encoding (surrogateescape): any bytes route as in the library
+        raw_key = None if key is None else os.fsencode(key)
+        cfg = Registry.open(reg.root).resolve(model, stage, raw_key)
     except SourceError as e:
         if isinstance(e.__cause__, ModelregError):
             raise e.__cause__ from None
@@ -81,6 +85,8 @@ def export(
     from modelreg.services.export import export as export_bundle
 
     g = _globals(ctx)
+    if output is not None:
+        _check_output_folder(output)
     result = export_bundle(g.registry(), stage, ref, output)
     if output is None:
         g.out.line(result.text.rstrip("\n"))  # the bundle is the one JSON document
@@ -95,3 +101,21 @@ def export(
         f"serving, commit {result.commit[:12]}"
     )
     return EXIT_OK
+
+
+def _check_output_folder(output: Path) -> None:
+    """BadInput (exit 2) when `-o OUTPUT` cannot be written because its folder is a
+    file, or a missing folder cannot be made because a folder above it is a file or a
+    broken symlink: a bad argument, not a failure of the environment."""
+    from modelreg.errors import BadInput
+
+    for folder in (output.parent, *output.parent.parents):
+        try:
+            if folder.is_dir():
+                return
+            if folder.exists():
+                raise BadInput(f"-o {output}: {folder} is a file, not a folder")
+            if folder.is_symlink():
+                raise BadInput(f"-o {output}: {folder} is a broken symlink, not a folder")
+        except OSError:  # cannot look (permissions): writing will say why
+            return
