@@ -274,10 +274,11 @@ def test_digest_hashes_the_utf8_bytes() -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        MAX_SAFE_INTEGER + 1,
-        -(MAX_SAFE_INTEGER + 1),
-        2**64,
-        {"a": [1, {"b": MAX_SAFE_INTEGER + 1}]},
+        MAX_SAFE_INTEGER + 2,
+        -(MAX_SAFE_INTEGER + 2),
+        2**64,  # its double is written 18446744073709552000: another number
+        10**400,
+        {"a": [1, {"b": MAX_SAFE_INTEGER + 2}]},
         math.nan,
         math.inf,
         -math.inf,
@@ -291,9 +292,10 @@ def test_digest_hashes_the_utf8_bytes() -> None:
         Decimal("1.5"),
     ],
     ids=[
-        "2^53",
-        "-2^53",
+        "2^53+1",
+        "-2^53-1",
         "2^64",
+        "10^400",
         "nested-int",
         "nan",
         "inf",
@@ -535,3 +537,30 @@ def test_key_order_is_utf16_on_random_keys() -> None:
         data = {k: 0 for k in sorted(keys, key=lambda k: rng.random())}
         ordered = list(json.loads(canonical_json(data)))
         assert ordered == sorted(keys, key=utf16_units)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (2**53, "9007199254740992"),
+        (-(2**53), "-9007199254740992"),
+        (10**17, "100000000000000000"),
+        (18446744073709552000, "18446744073709552000"),  # the double 2**64, as JCS writes it
+    ],
+)
+def test_an_int_beyond_2_53_that_is_an_exact_double_is_that_double(value: int, text: str) -> None:
+    """JSON numbers are doubles (RFC 8785): canonical JSON read back by Python's json gives
+    ints for 1.0e+17; they must keep the digest the float had, so any reader can recompute it."""
+    assert canonical_json(value) == text == canonical_json(float(value))
+    assert json.loads(text) == value
+    assert digest({"seed": value}) == digest({"seed": float(value)})
+
+
+def test_digest_survives_a_round_trip_through_its_own_canonical_json() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        value = rng.choice(
+            [rng.uniform(-1e300, 1e300), float(rng.randrange(-(2**70), 2**70)), rng.random()]
+        )
+        data = {"params": {"x": value, "list": [value, 1.0e17, 2.0**60]}}
+        assert digest(json.loads(canonical_json(data))) == digest(data)

@@ -57,6 +57,14 @@ def _number(value: float) -> str:
     return sign + digits[0] + "." + digits[1:] + exp
 
 
+def _exact_double(value: int) -> bool:
+    """VALUE is written exactly as canonical JSON writes its double (1e17, not 2**64)."""
+    try:
+        return _number(float(value)) == str(value)
+    except OverflowError:
+        return False
+
+
 def canonical_json(data: Any) -> str:
     """RFC 8785 serialization of JSON-like DATA."""
     parts: list[str] = []
@@ -74,11 +82,16 @@ def _emit(data: Any, out: list[str]) -> None:
     elif isinstance(data, str):
         out.append(_string(data))
     elif isinstance(data, int):
-        if abs(data) > MAX_SAFE_INTEGER:
+        if abs(data) <= MAX_SAFE_INTEGER:
+            out.append(str(data))
+        elif _exact_double(data):
+            # A JSON number is a double (RFC 8785): 1.0e+17 read back from canonical
+            # JSON is the int 10**17, and must keep the float's digest.
+            out.append(_number(float(data)))
+        else:
             raise CanonicalizationError(
                 f"integer {data} is beyond 2^53-1 and has no exact JSON form"
             )
-        out.append(str(data))
     elif isinstance(data, float):
         out.append(_number(data))
     elif isinstance(data, dict):
