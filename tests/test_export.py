@@ -12,8 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from test_schemas import SHARED_KEYWORDS, _keywords
 
-from conftest import EXAMPLE, PROJECT, commit_all, git, write
-from modelreg import Registry
+from conftest import EXAMPLE, PROJECT, Key, commit_all, git, use_key, write
+from modelreg import Registry, SourceError
 from modelreg.core.digest import digest
 from modelreg.runtime import BUNDLE_SCHEMA
 from modelreg.services import export as export_service
@@ -154,6 +154,27 @@ def test_output_file_is_written_with_one_line_or_json(
     }
 
 
+def test_output_in_a_folder_that_is_a_file_is_a_bad_argument(
+    cli: Cli, canary_repo: Path, tmp_path: Path
+) -> None:
+    """Exit 2 with one line naming `-o`, before reading the registry; not exit 3."""
+    afile = write(tmp_path / "afile", "not a folder\n")
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    for out, folder, what in (
+        (afile / "bundle.json", afile, "is a file"),
+        (afile / "sub" / "bundle.json", afile, "is a file"),  # a missing folder it cannot make
+        (tmp_path / "gone" / "bundle.json", tmp_path / "gone", "is a broken symlink"),
+    ):
+        result = cli("export", "--stage", "development", "-o", str(out), cwd=canary_repo)
+        assert result.code == 2, result.err
+        assert result.err == f"error: -o {out}: {folder} {what}, not a folder\n"
+        assert result.out == ""
+        as_json = cli("--json", "export", "--stage", "development", "-o", str(out), cwd=canary_repo)
+        assert (as_json.code, json.loads(as_json.err)["error"]["rule"]) == (2, "bad-input")
+    assert afile.read_text() == "not a folder\n"
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_export_reads_the_commit_not_uncommitted_edits(cli: Cli, canary_repo: Path) -> None:
     before = git(canary_repo, "rev-parse", "HEAD").strip()
     # a valid, uncommitted change: the canary is gone from the work tree
@@ -163,10 +184,13 @@ def test_export_reads_the_commit_not_uncommitted_edits(cli: Cli, canary_repo: Pa
     bundle = export_json(cli, canary_repo)
     assert bundle["source"]["commit"] == before
     assert bundle["models"]["summarizer"]["canary"]["version"] == "1.1.0"
-    # the work tree as it is (what a service's checkout serves) has no canary
+    # the work tree as it is (what a service's checkout would serve) no signed action made
+    with pytest.raises(SourceError, match="is not what a signed action committed"):
+        Registry.open(canary_repo).bundle("development")
+    git(canary_repo, "checkout", "--", "stages")
     work = Registry.open(canary_repo).bundle("development")
     assert work["source"] == {"commit": None, "ref": None, "registry": ""}
-    assert work["models"]["summarizer"]["canary"] is None
+    assert work["models"]["summarizer"]["canary"]["version"] == "1.1.0"
 
 
 def test_export_at_an_older_ref(cli: Cli, canary_repo: Path) -> None:
@@ -229,23 +253,41 @@ def test_export_outside_git_exits_2_with_advice(cli: Cli, loose_example: Path) -
     assert "in no git repository" in result.err and "git init" in result.err
 
 
-def test_export_of_a_registry_in_a_monorepo_folder(cli: Cli, tmp_path: Path) -> None:
+def test_export_of_a_registry_in_a_monorepo_folder(
+    cli: Cli, tmp_path: Path, keys: dict[str, Key]
+) -> None:
     top = tmp_path / "mono"
     root = top / "ml" / "registry"
     shutil.copytree(EXAMPLE, root)
-    d10 = version_digest(root, "summarizer", "1.0.0")
-    write(
-        root / "stages" / "summarizer.yaml",
-        "schema: modelreg/stages/v1\nmodel: summarizer\nstages:\n  production:\n"
-        f"    version: 1.0.0\n    digest: {d10}\n    since: 2026-11-21T10:05:00Z\n",
-    )
+    (root / ".modelreg" / "allowed_signers").write_text(keys["alice"].allowed())
+    use_key(keys["alice"])
     git(top, "init", "-q")
     commit_all(top, "a registry in a folder")
+    for stage in ("development", "staging", "production"):
+        r = cli(
+            "--repo",
+            str(root),
+            "promote",
+            "summarizer",
+            "1.0.0",
+            "--to",
+            stage,
+            "--reason",
+            "go",
+            cwd=top / "ml",
+        )
+        assert r.code == 0, r.err
     bundle = export_json_stage(cli, top / "ml", "production", "--repo", str(root))
     assert bundle["source"]["registry"] == "ml/registry"
-    assert bundle["models"]["summarizer"]["digest"] == d10
-    assert bundle["models"]["summarizer"]["tag"] is None  # no action made it: no tag
+    assert bundle["models"]["summarizer"]["digest"] == version_digest(root, "summarizer", "1.0.0")
+    assert bundle["models"]["summarizer"]["tag"] == "modelreg/summarizer/production/1"
     assert bundle["models"]["assistant"] is None
+    # a state file written by hand in the folder is refused, naming its path in the repo
+    state = root / "stages" / "summarizer.yaml"
+    state.write_text(state.read_text().replace("since: ", "since: ", 1) + "# edited\n")
+    commit_all(top, "by hand")
+    r = cli("--repo", str(root), "export", "--stage", "production", cwd=top / "ml")
+    assert r.code == 1 and "ml/registry/stages/summarizer.yaml at " in r.err
 
 
 # --- resolve -------------------------------------------------------------------------------

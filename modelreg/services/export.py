@@ -6,15 +6,24 @@ and the source commit. `modelreg export` writes it; `modelreg.runtime.Registry`
 holds the same structure in memory (`Registry.open` builds it here, on first use
 of each stage).
 
-Building is strict: each version a state file names is read and its digest must
-equal the one the state file records, or the build stops naming both (a
-hand-edited state file or a broken checkout must never be served).
+Building is strict, and fails closed:
+- a state file that serves something must be byte for byte the one a signed
+  action committed: one of the action tags it names is an annotated tag on a
+  commit whose state file has exactly these bytes, signed by a principal policy
+  lets sign for that tag's stage (verified as `log` verifies, against the signer
+  files of the source commit, or of HEAD for a work tree). A hand-edited state
+  file is refused, however consistent its digests;
+- each version it names is read and its digest must equal the one the state
+  file records (a version file changed afterwards, or a broken checkout).
+Outside git there is no history to check the state against: a plain folder is
+served as it is (services should prefer a bundle exported from a verified commit).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +32,8 @@ from modelreg.core.digest import canonical_json
 from modelreg.core.lifecycle import last_tag
 from modelreg.errors import BadInput, NotFound, Refused, UsageError
 from modelreg.registry import MODELS, STAGES, Registry
-from modelreg.revision import Snapshot
+from modelreg.revision import Snapshot, TagIndex
+from modelreg.services.history import verified_signatures, vouch
 from modelreg.vcs import Git
 from modelreg.yamlio import write_atomic
 
@@ -81,16 +91,24 @@ class BundleSource:
                 rec = reg.version(model, version)
                 return rec.data, rec.digest
 
-            for model in reg.model_names():
-                where = reg.display(reg.stage_path(model))
-                state = reg.stage_state(model)
-                models[model] = _entry(model, stage, state, read_worktree, where, "")
+            with _Sealer.at_head(reg, self.prefix) as sealer:
+                for model in reg.model_names():
+                    where = reg.display(reg.stage_path(model))
+                    state = reg.stage_state(model)
+                    models[model] = _entry(model, stage, state, read_worktree, where, "")
+                    if models[model] is not None and sealer is not None:
+                        sealer.require(model, reg.stage_path(model).read_bytes(), state, where)
         else:
             with self._snapshot() as (snap, git):
                 at = f" at {self.commit[:12]}"
+                sealer = _Sealer(git, snap)
                 for model in _models_at(git, self.commit, self.prefix):
                     where = snap.path(f"{STAGES}/{model}.yaml") + at
-                    models[model] = _entry(model, stage, snap.state(model), snap.version, where, at)
+                    state = snap.state(model)
+                    models[model] = _entry(model, stage, state, snap.version, where, at)
+                    if models[model] is not None:
+                        raw = snap.raw(f"{STAGES}/{model}.yaml") or b""
+                        sealer.require(model, raw, state, where)
         return {
             "schema": BUNDLE_SCHEMA,
             "stage": stage,
@@ -101,6 +119,69 @@ class BundleSource:
             },
             "models": models,
         }
+
+
+class _Sealer:
+    """Checks that a served state file is what a signed action committed (module docstring)."""
+
+    def __init__(self, git: Git, snap: Snapshot) -> None:
+        self.git, self.snap = git, snap
+        self.policy = snap.policy
+        self.tags = TagIndex(git, self.policy.tag_prefix, snap.reader)
+
+    @classmethod
+    @contextmanager
+    def at_head(cls, reg: Registry, prefix: str) -> Iterator[_Sealer | None]:
+        """A sealer judged by HEAD's signers for REG's work tree; None outside git."""
+        if reg.git is None or reg.git.toplevel is None:
+            yield None
+            return
+        git = Git(reg.git.toplevel)
+        head = git.rev("HEAD")
+        with git.objects() as reader:
+            yield cls(git, Snapshot(git, head, prefix, reader)) if head else _Unsealed()
+
+    def require(self, model: str, raw: bytes, state: dict[str, Any], where: str) -> None:
+        path = self.snap.path(f"{STAGES}/{model}.yaml")
+        candidates = []
+        for name in sorted(set((state.get("tags") or {}).values())):
+            tag = self.tags.by_name.get(name)
+            record = tag.record if tag is not None else None
+            if tag is None or record is None or record.model != model:
+                continue
+            if tag.target_type == "commit" and self.snap.reader.blob(f"{tag.target}:{path}") == raw:
+                candidates.append(tag)
+        why = "no action tag it names committed these bytes"
+        signed = self.policy.signing_required
+        sigs = verified_signatures(self.git, self.snap, candidates) if signed and candidates else {}
+        for tag in candidates:
+            if not signed and tag.header_name == tag.name:
+                return  # policy asks for no signatures: the tag still seals the bytes
+            ok, note = vouch(self.policy, tag, sigs.get(tag.oid))
+            if ok:
+                return
+            why = f"{tag.name} does not vouch for it: {note}"
+        raise Refused(
+            f"the state file is not what a signed action committed ({why}); edited by hand? "
+            "refusing to serve it (run `modelreg verify`)",
+            file=where,
+            rule="unsealed-state",
+        )
+
+
+class _Unsealed(_Sealer):
+    """A repository with no commit yet: nothing is sealed, so nothing that serves passes."""
+
+    def __init__(self) -> None:
+        pass
+
+    def require(self, model: str, raw: bytes, state: dict[str, Any], where: str) -> None:
+        raise Refused(
+            "the state file serves a version, but the repository has no commit: no signed "
+            "action made it; refusing to serve it",
+            file=where,
+            rule="unsealed-state",
+        )
 
 
 class _Reading:
