@@ -10,6 +10,7 @@ tag chains from HEAD's state file and verifies each signature.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -394,16 +395,133 @@ def test_which_no_match_json_is_an_empty_list(example: Path, cli: Any) -> None:
     assert (r.code, r.json()) == (1, {"matches": []})
 
 
-def test_a_hand_edited_state_file_is_flagged(shipped: Path, cli: Any) -> None:
+def test_a_hand_edited_state_file_is_what_served_but_never_vouched_for(
+    shipped: Path, cli: Any
+) -> None:
+    """Deploy tooling reads the branch: a committed hand edit did serve. `at` says so, as an
+    unsigned change, and warns; it never borrows the last action's signer."""
     path = shipped / "stages" / "summarizer.yaml"
     path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.1.0", 1))
-    commit_all(shipped, "hand edit")
+    monkeypatch_date = "2026-11-24T12:00:00Z"
+    git(shipped, "add", "-A")
+    subprocess.run(
+        ["git", "commit", "-q", "--no-verify", "-m", "hand edit"],
+        cwd=shipped,
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": monkeypatch_date},
+    )
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-25T00:00:00Z",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert data["version"] == "1.1.0"
+    assert data["shipped_by"]["action"] == "unsigned-change"
+    assert data["shipped_by"]["verified"] is False and data["shipped_by"]["signer"] is None
+    assert data["shipped_by"]["at"] == monkeypatch_date
     r = cli(
         "at", "summarizer", "--stage", "production", "--time", "2026-11-25T00:00:00Z", cwd=shipped
     )
-    assert r.code == 0
-    assert "1.0.0" in r.out.splitlines()[0]  # the signed answer, not the hand edit
-    assert "is not the state its last signed action committed (edited by hand?)" in r.err
+    assert "unsigned-change in commit" in r.out and "UNVERIFIED" in r.out
+    assert "1 of 10 changes of stages/summarizer.yaml on this branch are not verified" in r.err
+    # before the edit, the signed answer
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-24T11:00:00Z",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert (data["version"], data["shipped_by"]["action"]) == ("1.0.0", "rollback")
+
+
+def test_a_broken_tag_chain_loses_no_history(shipped: Path, cli: Any) -> None:
+    """The last action's tag replaced by a lightweight tag: that step is unverified, and every
+    earlier signed action still answers (they are found from the commits, not the chain)."""
+    tag = "modelreg/summarizer/production/5"
+    commit = git(shipped, "rev-parse", f"{tag}^{{commit}}").strip()
+    git(shipped, "tag", "-f", tag, commit)  # lightweight now
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-23T12:00:00Z",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert (data["version"], data["shipped_by"]["action"], data["shipped_by"]["verified"]) == (
+        "1.1.0",
+        "canary-promote",
+        True,
+    )
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-24T12:00:00Z",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert data["version"] == "1.0.0" and data["shipped_by"]["verified"] is False
+    events = cli("--json", "log", "summarizer", "--stage", "production", cwd=shipped).json()
+    assert isinstance(events, dict)
+    assert [e["verified"] for e in events["events"]] == [True, True, True, True, False]
+
+
+def test_order_comes_from_the_commits_not_the_clocks(
+    signed: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A promoter whose clock is an hour behind acts after one whose clock is right: the
+    second action follows the first, whatever its tagger date says (THREATS 61)."""
+    steps = [
+        ("2026-11-21T09:00:00Z", "promote", "summarizer", "1.0.0", "--to", "development"),
+        ("2026-11-21T09:10:00Z", "promote", "summarizer", "1.0.0", "--to", "staging"),
+        ("2026-11-21T09:20:00Z", "promote", "summarizer", "1.0.0", "--to", "production"),
+        ("2026-11-21T09:30:00Z", "promote", "summarizer", "1.1.0", "--to", "development"),
+        ("2026-11-21T09:40:00Z", "promote", "summarizer", "1.1.0", "--to", "staging"),
+        ("2026-11-25T12:00:00Z", "rollback", "summarizer", "--stage", "development"),
+        ("2026-11-25T11:00:00Z", "canary", "start", "summarizer", "1.1.0", "--stage", "production", "--weight", "10"),
+    ]  # fmt: skip
+    for when, *args in steps:
+        act(cli, signed, monkeypatch, when, *args, "--reason", when)
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-25T13:00:00Z",
+        cwd=signed,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert data["canary"]["version"] == "1.1.0" and data["canary"]["weight"] == 10
+    assert r.err == ""
+    dg = Registry(signed).version("summarizer", "1.1.0").digest
+    [match] = cli("--json", "which", dg, cwd=signed).json()["matches"]  # type: ignore[index]
+    canary = [p for p in match["served"] if p["variant"] == "canary"]
+    assert [(p["stage"], p["to"]) for p in canary] == [("production", None)]
 
 
 def test_an_untrusted_signer_is_shown_unverified(
@@ -444,7 +562,8 @@ def test_an_untrusted_signer_is_shown_unverified(
     assert isinstance(data, dict)
     assert data["shipped_by"]["signer"] is None and data["shipped_by"]["verified"] is False
     r = cli("at", "summarizer", "--stage", "staging", "--time", "2026-11-26T00:00:00Z", cwd=shipped)
-    assert "UNVERIFIED signature" in r.out
+    assert "UNVERIFIED (signed by a key that is not in the trusted allowed-signers file)" in r.out
+    assert "are not verified signed actions" in r.err
 
 
 def test_parse_time_forms() -> None:

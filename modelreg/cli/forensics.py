@@ -14,8 +14,10 @@ if TYPE_CHECKING:
 
 
 def _by(e: Event) -> str:
-    """`promote (modelreg/m/production/3) signed by alice@example.com: "reason"`."""
-    who = f"signed by {e.signer}" if e.verified else "UNVERIFIED signature"
+    """`promote modelreg/m/production/3, signed by alice@example.com: "reason"`."""
+    if not e.tag:  # a change no action tag seals
+        return f"{e.action} in commit {e.commit[:12]}, UNVERIFIED: {e.note}"
+    who = f"signed by {e.signer}" if e.verified else f"UNVERIFIED ({e.note})"
     return f'{e.action} {e.tag}, {who}: "{e.reason}"'
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from modelreg.core.actions import iso_utc
 from modelreg.core.policy import in_policy_order
-from modelreg.errors import EnvironmentFailure, NotFound, UsageError
+from modelreg.errors import BadInput, EnvironmentFailure, NotFound, UsageError
 from modelreg.registry import Registry
 from modelreg.revision import Snapshot
 from modelreg.services.digests import registered_digests
@@ -28,6 +27,7 @@ from modelreg.vcs import Git
 
 STABLE, CANARY = "stable", "canary"
 MIN_DIGEST_PREFIX = 8
+_EPOCH0 = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _HEX = re.compile(r"[0-9a-f]+\Z")
 
 
@@ -37,6 +37,10 @@ _HEX = re.compile(r"[0-9a-f]+\Z")
 def parse_time(text: str) -> int:
     """ISO 8601 TEXT as epoch seconds (fractions dropped). Without an offset it is UTC:
     traces and tagger dates are compared in UTC, never in the machine's zone."""
+    return int(_parse(text).timestamp() // 1)
+
+
+def _parse(text: str) -> datetime:
     raw = text.strip()
     value = raw[:-1] + "+00:00" if raw[-1:] in ("Z", "z") else raw
     try:
@@ -47,7 +51,12 @@ def parse_time(text: str) -> int:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return int(when.timestamp() // 1)
+    return when
+
+
+def _iso(epoch: int) -> str:
+    """EPOCH as `2026-11-21T14:05:00Z`, before 1970 too (the moment asked about, unclamped)."""
+    return (_EPOCH0 + timedelta(seconds=epoch)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _epoch(at: str) -> int:
@@ -153,9 +162,7 @@ class Replay:
 
     def at(self, stage: str, when: int) -> AtResult:
         """The answer of `at` for STAGE at epoch WHEN (without the config, which `at` adds)."""
-        result = AtResult(
-            self.model, stage, iso_utc(when), None, None, None, None, None, None, None
-        )
+        result = AtResult(self.model, stage, _iso(when), None, None, None, None, None, None, None)
         result.signing_required, result.warnings = self.signing_required, self.warnings
         before = [s for s in self.steps if s.epoch <= when]
         on_stage = [s for s in before if s.event.stage == stage]
@@ -181,34 +188,41 @@ class Replay:
 
 
 def replay(reg: Registry, model: str) -> Replay:
-    """MODEL's actions on the branch, oldest first, each with the state file it committed."""
+    """MODEL's state changes on the branch (as `log` lists them: commit order, each with its
+    action tag or as an unsigned change), oldest first, each with the state file it committed.
+
+    An action takes effect at its tagger date, but never before the change before it on
+    the branch: order comes from the commits, not from the signers' clocks.
+    """
     log = history(reg, model)
     assert reg.git is not None and reg.git.toplevel is not None  # history() requires git
     git = Git(reg.git.toplevel)
-    steps = []
+    steps: list[Step] = []
+    unreadable = 0
     with git.objects() as reader:
         for event in log.events:
             snap = Snapshot(git, event.commit, reg.git_prefix, reader)
-            steps.append(Step(event, _epoch(event.at), snap.state(model)))
-        head = git.rev("HEAD")
-        head_state = Snapshot(git, head, reg.git_prefix, reader).state(model) if head else {}
+            try:
+                state = snap.state(model)
+            except BadInput:  # a hand edit no one could serve from: the state stays as it was
+                state, unreadable = (steps[-1].state if steps else {}), unreadable + 1
+            effective = max(_epoch(event.at), steps[-1].epoch if steps else 0)
+            steps.append(Step(event, effective, state))
     warnings = []
-    last = steps[-1].state if steps else {}
-    if _served_part(head_state) != _served_part(last):
+    unverified = [s for s in steps if not s.event.verified]
+    if unverified:
+        path = f"{reg.git_prefix}stages/{model}.yaml"
         warnings.append(
-            f"{reg.git_prefix}stages/{model}.yaml at HEAD is not the state its last signed action "
-            "committed (edited by hand?): these answers follow the signed actions; run "
-            "`modelreg verify`"
+            f"{len(unverified)} of {len(steps)} changes of {path} on this branch are not "
+            "verified signed actions (shown UNVERIFIED); run `modelreg verify`"
         )
+    if unreadable:
+        warnings.append(f"{unreadable} of them left a state file that is not valid; skipped")
     stages = in_policy_order(
         {s for step in steps for s in step.state.get("stages") or {}} | set(reg.policy.stages),
         reg.policy.stages,
     )
     return Replay(model, stages, steps, log.signing_required, warnings)
-
-
-def _served_part(state: dict[str, Any]) -> tuple[Any, Any]:
-    return state.get("stages") or {}, state.get("archived") or []
 
 
 # --- at -----------------------------------------------------------------------------------

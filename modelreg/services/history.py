@@ -1,8 +1,10 @@
 """Service: `log`, every action of one model, oldest first, with its verified signer.
 
-The actions of the branch are the tags on the chains the state file at HEAD
-names (each tag names the one before it), so a stray tag that is not on the
-branch never shows up, and one show-ref lists them all. Each
+The actions of the branch are the commits that changed the model's state file
+in HEAD's history (`git log -- stages/<model>.yaml`), in commit order, each
+with the action tag on it: a stray tag that is not on the branch never shows
+up, and a change no action tag seals (a hand edit, a squash merge) shows as an
+unverified `unsigned-change`, never hidden. One show-ref lists the tags. Each
 signature is verified against the allowed-signers file committed at HEAD, in
 the same isolated environment as `verify`; results are cached in the git dir
 by tag object and trust root, since a tag never changes.
@@ -10,10 +12,7 @@ by tag object and trust root, since a tag never changes.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import heapq
-import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -21,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.actions import ARCHIVED, iso_utc
-from modelreg.core.policy import signers_for
+from modelreg.core.policy import Policy, signers_for
 from modelreg.errors import EnvironmentFailure, NotFound
-from modelreg.registry import Registry
+from modelreg.registry import STAGES, Registry
 from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
 from modelreg.signing import Signature, TrustRoot, Verifier
-from modelreg.vcs import Git
+from modelreg.vcs import Git, ObjectReader
+from modelreg.yamlio import StrictYamlError, loads
 
 CACHE_FILE = "modelreg-verified.json"
 
@@ -125,8 +125,14 @@ def remember_signature(git_dir: Path, trust: TrustRoot, oid: str, sig: Signature
         cache.save()
 
 
+UNSIGNED_CHANGE = "unsigned-change"  # the action word of a state change no action tag seals
+
+
 def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
-    """Every action on MODEL (on STAGE only, if given) that the branch's state leads to."""
+    """Every change of MODEL's state file in the branch's history (on STAGE only, if given),
+    oldest first: each commit `git log -- stages/<model>.yaml` lists, in commit order
+    (parents first, whatever the clocks say), with the action tag that seals it, or as an
+    `unsigned-change` when no single action tag does (a hand edit, a squash merge)."""
     reg.require_model(model)
     if reg.git is None or reg.git.toplevel is None:
         raise EnvironmentFailure("log needs the registry in a git repository", rule="no-git")
@@ -139,78 +145,131 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
         policy = snap.policy
         if stage is not None and stage not in (*policy.stages, ARCHIVED):
             raise NotFound(f"unknown stage {stage!r} (stages: {', '.join(policy.stages)})")
-        state = snap.state(model)
+        path = snap.path(f"{STAGES}/{model}.yaml")
+        rows = git.out(
+            "log",
+            "--reverse",
+            "--topo-order",
+            "--format=%H %ct",
+            head,
+            "--",
+            f":(top,literal){path}",
+        ).split("\n")
         tags = TagIndex(git, policy.tag_prefix, reader, pattern=f"{policy.tag_prefix}/{model}")
-        chains: list[list[Tag]] = []
-        for name, last in sorted((state.get("tags") or {}).items()):
-            if stage is not None and name != stage:
-                continue
-            chains.append(list(reversed(tags.chain_tags(last))))  # oldest first
-        ordered = _in_branch_order(git, list(heapq.merge(*chains, key=lambda t: t.epoch or 0)))
-        signatures = _signatures(git, snap, ordered) if policy.signing_required else {}
-    events = []
-    for tag in ordered:
-        record = tag.record
-        assert record is not None
-        sig = signatures.get(tag.oid)
-        allowed = signers_for(policy, record.stage)
-        verified = bool(sig and sig.ok and (allowed is None or sig.principal in allowed))
-        renamed = tag.header_name != tag.name or tag.target_type != "commit"
-        verified = verified and not renamed
-        note = None
-        if renamed:
-            note = f"the tag object is {tag.header_name!r} on a {tag.target_type}, copied here"
-        elif sig is None:
-            note = "unsigned (policy signing.required is false)"
-        elif not sig.ok:
-            note = sig.message
-        elif not verified:
-            # archive and unarchive are judged by the last stage's signers, as in verify
-            stage = record.stage if record.stage in policy.stages else policy.stages[-1]
-            note = f"{sig.principal} may not sign for {stage}"
-        events.append(
-            Event(
-                action=record.action,
-                model=record.model,
-                stage=record.stage,
-                version=record.version,
-                previous=record.previous,
-                weight=record.weight,
-                at=iso_utc(tag.epoch or 0),
-                signer=sig.principal if sig and sig.ok else None,
-                verified=verified,
-                reason=record.reason,
-                commit=tag.target,
-                tag=tag.name,
-                note=note,
-            )
-        )
+        steps: list[tuple[str, int, Tag | None]] = []
+        for row in rows:
+            commit, _, committed = row.partition(" ")
+            if commit:
+                steps.append((commit, int(committed or 0), _sealing_tag(tags.on(commit), model)))
+        sealed = [t for _c, _e, t in steps if t is not None]
+        signatures = verified_signatures(git, snap, sealed) if policy.signing_required else {}
+        events = []
+        before: str | None = None  # the commit of the step before
+        for commit, epoch, tag in steps:
+            if tag is None:
+                events.append(_unsigned_change(reader, path, model, commit, epoch, before))
+            else:
+                events.append(_event(policy, tag, signatures.get(tag.oid)))
+            before = commit
+    if stage is not None:
+        events = [e for e in events if stage in e.stage.split(",")]
     return LogResult(model, events, policy.signing_required)
 
 
-def _in_branch_order(git: Git, tags: list[Tag]) -> list[Tag]:
-    """TAGS (sorted by tagger date) with actions of the same second put in commit order.
-
-    Tagger dates have one-second resolution; within a second, a commit that is an
-    ancestor of another came first.
-    """
-    out: list[Tag] = []
-    for _epoch, group in itertools.groupby(tags, key=lambda t: t.epoch or 0):
-        same = list(group)
-        if len(same) > 1:
-
-            def before(a: Tag, b: Tag) -> int:
-                if a.target == b.target:
-                    return 0
-                ancestor = git.run("merge-base", "--is-ancestor", a.target, b.target, check=False)
-                return -1 if ancestor.returncode == 0 else 1
-
-            same.sort(key=functools.cmp_to_key(before))
-        out += same
-    return out
+def _sealing_tag(found: list[Tag], model: str) -> Tag | None:
+    """The action tag among FOUND (the tags on one commit) that seals it, or None when
+    none or several do. A copy of a tag under another name does not count twice."""
+    actions = [t for t in found if t.record is not None and t.record.model == model]
+    named = [t for t in actions if t.header_name == t.name]
+    if len(named) == 1:
+        return named[0]
+    return actions[0] if len(actions) == 1 else None
 
 
-def _signatures(git: Git, snap: Snapshot, tags: list[Tag]) -> dict[str, Signature]:
+def _event(policy: Policy, tag: Tag, sig: Signature | None) -> Event:
+    record = tag.record
+    assert record is not None
+    verified, note = vouch(policy, tag, sig)
+    return Event(
+        action=record.action,
+        model=record.model,
+        stage=record.stage,
+        version=record.version,
+        previous=record.previous,
+        weight=record.weight,
+        at=iso_utc(tag.epoch or 0),
+        signer=sig.principal if sig and sig.ok else None,
+        verified=verified,
+        reason=record.reason,
+        commit=tag.target,
+        tag=tag.name,
+        note=note,
+    )
+
+
+def _unsigned_change(
+    reader: ObjectReader, path: str, model: str, commit: str, epoch: int, before: str | None
+) -> Event:
+    """A state change no action tag seals: the stages it changed, dated by its commit."""
+    now = _stages(reader, f"{commit}:{path}")
+    then = _stages(reader, f"{before}:{path}") if before else {}
+    changed: list[str] = []
+    if now is not None and then is not None:
+        changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+    entry = (now or {}).get(changed[0]) if changed else None
+    return Event(
+        action=UNSIGNED_CHANGE,
+        model=model,
+        stage=",".join(changed),
+        version=entry.get("version") if isinstance(entry, dict) else None,
+        previous=None,
+        weight=None,
+        at=iso_utc(epoch),
+        signer=None,
+        verified=False,
+        reason="",
+        commit=commit,
+        tag="",
+        note=f"{path} changed without an action tag (edited by hand, or a squash merge?)",
+    )
+
+
+def _stages(reader: ObjectReader, name: str) -> dict[str, Any] | None:
+    """The `stages` map of the state file NAME (`<commit>:<path>`): {} if absent, None if
+    it is not a state file anyone could read."""
+    raw = reader.blob(name)
+    if raw is None:
+        return {}
+    try:
+        data = loads(raw).data
+    except StrictYamlError:
+        return None
+    stages = data.get("stages") if isinstance(data, dict) else None
+    return stages if isinstance(stages, dict) else {}
+
+
+def vouch(policy: Policy, tag: Tag, sig: Signature | None) -> tuple[bool, str | None]:
+    """(verified, why not) for an action TAG whose signature is SIG (None: not checked,
+    for a policy that does not require signing). Verified means: the tag object is the one
+    its name says, on a commit, signed by a principal policy lets sign for its stage."""
+    record = tag.record
+    if record is None:
+        return False, tag.problem or "not an action record"
+    if tag.header_name != tag.name or tag.target_type != "commit":
+        return False, f"the tag object is {tag.header_name!r} on a {tag.target_type}, copied here"
+    if sig is None:
+        return False, "unsigned (policy signing.required is false)"
+    if not sig.ok:
+        return False, sig.message
+    allowed = signers_for(policy, record.stage)
+    if allowed is not None and sig.principal not in allowed:
+        # archive and unarchive are judged by the last stage's signers, as in verify
+        stage = record.stage if record.stage in policy.stages else policy.stages[-1]
+        return False, f"{sig.principal} may not sign for {stage}"
+    return True, None
+
+
+def verified_signatures(git: Git, snap: Snapshot, tags: list[Tag]) -> dict[str, Signature]:
     """{tag oid: signature}, from the cache or verified now (a few at a time)."""
     trust = trust_root(snap)
     git_dir = git.git_dir()
