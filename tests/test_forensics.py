@@ -630,3 +630,21 @@ def test_export_resolve_and_diff_answer_from_the_long_history(history: Path, cli
         assert isinstance(data, dict)
         staging = state["stages"]["staging"]["version"]
         assert (data["from"], data["to"]) == (f"{model}@{entry['version']}", f"{model}@{staging}")
+
+
+def test_broken_caches_in_the_git_dir_are_ignored_not_fatal(shipped: Path, cli: Any) -> None:
+    dg = Registry(shipped).version("summarizer", "1.1.0").digest
+    first_which = cli("--json", "which", dg, cwd=shipped).out
+    first_log = cli("--json", "log", "summarizer", cwd=shipped).out
+    digests = shipped / ".git" / "modelreg-digests.json"
+    verified = shipped / ".git" / "modelreg-verified.json"
+    key = json.loads(digests.read_text())["key"]
+    [trust] = json.loads(verified.read_text())
+    oid = git(shipped, "rev-parse", "modelreg/summarizer/production/1").strip()
+    for junk in ([], None, {"x": 1}, {"x": "sha256:short"}):
+        digests.write_text(json.dumps({"key": key, "digests": junk}))
+        assert cli("--json", "which", dg, cwd=shipped).out == first_which
+    for junk in ([], None, "x", {oid: [123, "ssh", 5]}, {oid: "no"}):
+        verified.write_text(json.dumps({trust: junk}))
+        r = cli("--json", "log", "summarizer", cwd=shipped)
+        assert (r.code, r.out) == (0, first_log)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from modelreg.vcs import Git
 from modelreg.yamlio import StrictYamlError, loads
 
 CACHE_FILE = "modelreg-digests.json"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
 
 
 @dataclass
@@ -44,11 +46,19 @@ def registered_digests(reg: Registry, rev: str = "HEAD") -> Registered:
     blobs = git.tree_blobs(rev, [folder]) if git.rev(rev) else {}
     cache_path = git.git_dir() / CACHE_FILE
     key = _schema_key()
+    cache: dict[str, str] = {}
     try:
         loaded = json.loads(cache_path.read_text())
-        cache: dict[str, str] = loaded["digests"] if loaded.get("key") == key else {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        cache = {}
+    except (OSError, ValueError):
+        loaded = None
+    if (
+        isinstance(loaded, dict)
+        and loaded.get("key") == key
+        and isinstance(loaded.get("digests"), dict)
+    ):
+        cache = {
+            k: v for k, v in loaded["digests"].items() if isinstance(v, str) and _DIGEST.match(v)
+        }
     out = Registered({}, [])
     todo: list[tuple[str, str, str, str]] = []
     for path, oid in sorted(blobs.items()):

@@ -88,11 +88,14 @@ class _Cache:
     def __init__(self, git_dir: Path, key: str) -> None:
         self.path = git_dir / CACHE_FILE
         self.key = key
+        self.entries: dict[str, list[Any]] = {}
         try:
             data = json.loads(self.path.read_text())
-            self.entries: dict[str, list[Any]] = data.get(key, {}) if isinstance(data, dict) else {}
         except (OSError, ValueError):
-            self.entries = {}
+            data = None
+        found = data.get(key) if isinstance(data, dict) else None
+        if isinstance(found, dict):  # anything else is a cache someone broke: start afresh
+            self.entries = found
         self.dirty = False
 
     def get(self, oid: str) -> Signature | None:
@@ -100,6 +103,8 @@ class _Cache:
         if not isinstance(found, list) or len(found) != 3:
             return None
         principal, fmt, message = found
+        if not (principal is None or isinstance(principal, str)) or not isinstance(message, str):
+            return None
         return Signature(principal is not None, principal, fmt, message)
 
     def put(self, oid: str, sig: Signature) -> None:
