@@ -238,9 +238,7 @@ class Snapshot:
         """Versions STAGE served in any commit of this revision's history that changed the
         model's state file: one `git log` and one read per change."""
         path = self.path(f"{STAGES}/{model}.yaml")
-        commits = self.git.out(
-            "log", "--format=%H", self.rev, "--", f":(top,literal){path}"
-        ).split()
+        commits = self.git.path_log(self.rev, path, "%H")
         out: set[str] = set()
         for commit in commits:
             raw = self.reader.blob(f"{commit}:{path}")

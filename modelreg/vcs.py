@@ -101,6 +101,19 @@ class Git:
         proc = self.run(*args, env=env, input=input)
         return proc.stdout.decode("utf-8", "surrogateescape").strip()
 
+    def path_log(self, rev: str, path: str, fmt: str, *options: str) -> list[str]:
+        """One FMT line per commit of REV's history that changed PATH (relative to the
+        top of the work tree), newest first unless OPTIONS say otherwise.
+
+        git runs from the top folder with the path taken literally: the `:(top)` magic
+        would turn off the changed-path Bloom filters of the commit-graph (0.49 s
+        instead of 0.07 s on a 31,600-commit history).
+        """
+        top = self.toplevel or self.cwd
+        args = ["-C", str(top), "log", *options, f"--format={fmt}", rev, "--", f":(literal){path}"]
+        out = self.run(*args).stdout.decode("utf-8", "surrogateescape")
+        return [line for line in out.split("\n") if line]
+
     def rev(self, rev: str) -> str | None:
         """The object id REV names (a tag's own id for a tag: not peeled), or None."""
         proc = self.run("rev-parse", "--verify", "-q", "--end-of-options", rev, check=False)

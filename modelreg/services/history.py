@@ -151,15 +151,7 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
         if stage is not None and stage not in (*policy.stages, ARCHIVED):
             raise NotFound(f"unknown stage {stage!r} (stages: {', '.join(policy.stages)})")
         path = snap.path(f"{STAGES}/{model}.yaml")
-        rows = git.out(
-            "log",
-            "--reverse",
-            "--topo-order",
-            "--format=%H %ct",
-            head,
-            "--",
-            f":(top,literal){path}",
-        ).split("\n")
+        rows = git.path_log(head, path, "%H %ct", "--reverse", "--topo-order")
         tags = TagIndex(git, policy.tag_prefix, reader, pattern=f"{policy.tag_prefix}/{model}")
         steps: list[tuple[str, int, Tag | None]] = []
         for row in rows:
