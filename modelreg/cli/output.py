@@ -27,6 +27,17 @@ def _write(stream: TextIO, text: str) -> None:
         raise PipeClosed from None  # not an OSError, so typer leaves it to our funnel
 
 
+class NotJSON(RuntimeError):
+    """Data for --json holds a value JSON cannot hold (NaN, Infinity): a modelreg bug."""
+
+
+def _dumps(data: Any, *, ascii_only: bool) -> str:
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=ascii_only, allow_nan=False)
+    except ValueError as e:  # "Out of range float values are not JSON compliant", ...
+        raise NotJSON(f"the --json output is not valid JSON: {e}") from None
+
+
 class Output:
     def __init__(self, *, as_json: bool = False, no_color: bool = False) -> None:
         self.as_json = as_json
@@ -37,12 +48,17 @@ class Output:
     # --- machine output ---------------------------------------------------------
 
     def json(self, data: Any) -> None:
-        """Exactly one JSON document on stdout."""
+        """Exactly one JSON document on stdout.
+
+        JSON has no NaN or Infinity: a float that is not finite is a modelreg bug
+        (callers turn such values into null first), reported as an internal error
+        with nothing on stdout, never printed as `Infinity` (which is not JSON).
+        """
+        text = _dumps(data, ascii_only=False)
         try:
-            text = json.dumps(data, indent=2, ensure_ascii=False)
             text.encode("utf-8")
         except UnicodeEncodeError:  # a file name that is not UTF-8: escape it, stay valid JSON
-            text = json.dumps(data, indent=2, ensure_ascii=True)
+            text = _dumps(data, ascii_only=True)
         _write(sys.stdout, text + "\n")
 
     # --- people output -------------------------------------------------------------
@@ -58,14 +74,19 @@ class Output:
         if self.tty:
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
+            # Every string goes in as Text, never as markup: cells hold file contents and
+            # signed reasons, where `[link=...]` or `[/b]` must print as written.
             table = Table(
-                title=title, title_justify="left", header_style="bold" if self.color else None
+                title=Text(printable(title)) if title else None,
+                title_justify="left",
+                header_style="bold" if self.color else None,
             )
             for name in columns:
-                table.add_column(name, overflow="fold")
+                table.add_column(Text(printable(name)), overflow="fold")
             for row in cells:
-                table.add_row(*row)
+                table.add_row(*(Text(c) for c in row))
             console = Console(
                 force_terminal=True, no_color=not self.color, highlight=False, soft_wrap=False
             )
@@ -75,7 +96,7 @@ class Output:
                 raise PipeClosed from None
             return
         if title:
-            self.line(title)
+            self.line(printable(title))
         widths = [
             max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
             for i, h in enumerate(columns)
