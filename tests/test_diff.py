@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ def test_tools_are_matched_by_name() -> None:
         "added": ["new_one"],
         "removed": ["gone"],
         "changed": ["lookup"],
+        "matched_by": "name",
+        "duplicates": [],
     }
     assert _paths(result.changes) == [
         ("tools[lookup].input_schema.properties.id.type", "changed", "string", "integer"),
@@ -110,7 +113,7 @@ def test_tools_are_matched_by_name() -> None:
 def test_tools_reordered_only_and_empty_against_absent() -> None:
     a, b = _tool("a"), _tool("b")
     result = diff_configs({"tools": [a, b]}, {"tools": [b, a]})
-    assert not result.tools
+    assert not result.tools and result.tools.reordered
     assert _paths(result.changes) == [("tools", "changed", [a, b], [b, a])]
     assert _paths(diff_configs({}, {"tools": []}).changes) == [("tools", "added", None, [])]
     result = diff_configs({}, {"tools": [a]})
@@ -122,8 +125,22 @@ def test_duplicate_tool_names_fall_back_to_positions() -> None:
     old = {"tools": [_tool("x"), _tool("x")]}
     new = {"tools": [_tool("x"), _tool("x", q={"type": "string"})]}
     result = diff_configs(old, new)
-    assert not result.tools
+    assert result.tools.as_json() == {
+        "added": [],
+        "removed": [],
+        "changed": ["x"],
+        "matched_by": "position",
+        "duplicates": ["x"],
+    }
+    assert not result.tools.reordered  # a content change, never "reordered"
     assert [c.path for c in result.changes] == ["tools[1].input_schema.properties.q"]
+    # by position, a renamed tool is a change of its name, and an extra one is added
+    result = diff_configs(old, {"tools": [_tool("y"), _tool("x"), _tool("x")]})
+    assert (result.tools.changed, result.tools.added) == (["y"], ["x"])
+    assert _paths(result.changes) == [
+        ("tools[0].name", "changed", "x", "y"),
+        ("tools[2]", "added", None, _tool("x")),
+    ]
 
 
 def test_long_text_gets_a_word_diff_short_text_does_not() -> None:
@@ -408,6 +425,8 @@ def test_tools_added_removed_and_changed(cli, example: Path) -> None:
         "added": ["escalate"],
         "removed": ["search_docs"],
         "changed": ["lookup_ticket"],
+        "matched_by": "name",
+        "duplicates": [],
     }
     changes = _by_path(doc)
     assert changes["tools[lookup_ticket].input_schema.properties.id.type"] == {
@@ -583,3 +602,305 @@ def test_bad_ref_with_json_is_a_json_error(cli, example: Path) -> None:
     result = cli("--repo", str(example), "--json", "diff", "summarizer@nope", "summarizer@1.1.0")
     assert result.code == 2 and result.out == ""
     assert result.err.startswith('{"error": {"rule": "usage", "message": "bad ref')
+
+
+# --- review fixes: big prompts, markup, non-finite deltas, duplicate tool names ------------
+
+VOCABULARY = [
+    "the",
+    "a",
+    "of",
+    "to",
+    "and",
+    "in",
+    "is",
+    "it",
+    "that",
+    "for",
+    "on",
+    "with",
+    "as",
+    "support",
+    "ticket",
+    "owner",
+    "step",
+]
+
+
+def _prose(lines: int, seed: int = 7) -> str:
+    """LINES lines of about 90 characters, deterministic, every line different."""
+    import random
+
+    rng = random.Random(seed)
+    return "".join(
+        f"{i:04d} " + " ".join(rng.choice(VOCABULARY) for _ in range(20)) + "\n"
+        for i in range(lines)
+    )
+
+
+def _round_trips(words: list[tuple[str, str]], old: str, new: str) -> None:
+    assert "".join(t for op, t in words if op != "insert") == old
+    assert "".join(t for op, t in words if op != "delete") == new
+
+
+def _tokens(text: str) -> int:
+    return len(re.findall(r"\s+|\S+", text))
+
+
+def test_a_big_prompt_is_word_diffed_only_inside_its_changed_lines() -> None:
+    from modelreg.core.diffing import MAX_WORD_PAIRS, diff_blocks
+
+    old = _prose(1000)
+    assert len(old) > 80_000
+    lines = old.splitlines(keepends=True)
+    for i in range(0, 1000, 25):  # 40 words changed, spread over the prompt
+        lines[i] = lines[i].replace(" the ", " THE ", 1) if " the " in lines[i] else "new\n"
+    new = "".join(lines)
+    blocks = diff_blocks(old, new)
+    assert "".join(a for _, a, _ in blocks) == old and "".join(b for _, _, b in blocks) == new
+    changed = [(a, b) for how, a, b in blocks if how != "equal"]
+    assert len(changed) == 40  # one block per changed line: the words of the rest are not diffed
+    assert all(how == "words" for how, _, _ in blocks if how != "equal")
+    assert all(_tokens(a) * _tokens(b) <= MAX_WORD_PAIRS for a, b in changed)
+    assert all(a.count("\n") == b.count("\n") == 1 for a, b in changed)  # a line each side
+    words = word_diff(old, new)
+    _round_trips(words, old, new)
+    assert ("delete", "the") in words and ("insert", "THE") in words
+
+
+def test_a_huge_rewrite_shows_as_deleted_and_inserted_text() -> None:
+    """The review's case: 2,000 words drawn from 13, all on one line (9.5 s before)."""
+    import random
+
+    from modelreg.core.diffing import MAX_WORD_PAIRS, diff_blocks
+
+    rng = random.Random(3)
+    old = " ".join(rng.choice(VOCABULARY[:13]) for _ in range(2000)) + "\n"
+    new = " ".join(rng.choice(VOCABULARY[:13]) for _ in range(2000)) + "\n"
+    assert _tokens(old) * _tokens(new) > MAX_WORD_PAIRS
+    assert diff_blocks(old, new) == [("text", old, new)]
+    assert word_diff(old, new) == [("delete", old), ("insert", new)]
+    # the common lines around it are still set aside as equal
+    words = word_diff("intro\n" + old + "outro\n", "intro\n" + new + "outro\n")
+    assert words == [("equal", "intro\n"), ("delete", old), ("insert", new), ("equal", "outro\n")]
+
+
+def test_word_diffs_share_one_budget() -> None:
+    """150 rewritten paragraphs, each just within MAX_WORD_PAIRS: the first few get words."""
+    import random
+
+    from modelreg.core.diffing import MAX_TOTAL_WORD_PAIRS, MAX_WORD_PAIRS, diff_blocks
+
+    rng = random.Random(5)
+
+    def paragraphs() -> str:
+        return "".join(
+            " ".join(rng.choice("abc") for _ in range(220)) + f"\nkept line {i}\n"
+            for i in range(150)
+        )
+
+    old, new = paragraphs(), paragraphs()
+    blocks = diff_blocks(old, new)
+    work = [_tokens(a) * _tokens(b) for how, a, b in blocks if how == "words"]
+    assert work and all(w <= MAX_WORD_PAIRS for w in work)
+    assert sum(work) <= MAX_TOTAL_WORD_PAIRS
+    hows = [how for how, _, _ in blocks if how != "equal"]
+    assert len(hows) == 150 and hows[: len(work)] == ["words"] * len(work)
+    assert set(hows[len(work) :]) == {"text"}
+    _round_trips(word_diff(old, new), old, new)
+
+
+def test_line_matching_is_bounded_too() -> None:
+    from modelreg.core.diffing import MAX_MATCHED_LINES, line_opcodes
+
+    n = MAX_MATCHED_LINES + 500
+    old = ["same\n", *(f"a {i}\n" for i in range(n)), "end\n"]
+    new = ["same\n", *(f"b {i}\n" for i in range(n)), "end\n"]
+    # more lines than MAX_MATCHED_LINES between the common ends: one block, never matched
+    assert line_opcodes(old, new) == [
+        ("equal", 0, 1, 0, 1),
+        ("replace", 1, n + 1, 1, n + 1),
+        ("equal", n + 1, n + 2, n + 1, n + 2),
+    ]
+    assert line_opcodes(["x\n"], ["x\n", "y\n"]) == [("equal", 0, 1, 0, 1), ("insert", 1, 1, 1, 2)]
+    words = word_diff("".join(old), "".join(new))
+    _round_trips(words, "".join(old), "".join(new))
+    assert [op for op, _ in words] == ["equal", "delete", "insert", "equal"]
+
+
+def _with_prompt(version: str, parent: str, prompt: str) -> str:
+    body = "".join(f"  {line}\n" for line in prompt.splitlines())
+    return (
+        V120.replace("version: 1.2.0", f"version: {version}")
+        .replace("parent: 1.1.0", f"parent: {parent}")
+        .replace(
+            "system_prompt: |\n"
+            "  Summarize in 2-3 sentences. Focus on actionable insights and owners.\n",
+            "system_prompt: |\n" + body,
+        )
+    )
+
+
+def test_an_80_kb_prompt_change_diffs_and_round_trips(cli, example: Path) -> None:
+    old = _prose(1000)
+    new = old.replace("0500 ", "0500 inserted words ").replace("0999 ", "0999 last ")
+    write(example / "models/summarizer/1.2.0.yaml", _with_prompt("1.2.0", "1.1.0", old))
+    write(example / "models/summarizer/1.3.0.yaml", _with_prompt("1.3.0", "1.2.0", new))
+    commit_all(example, "big prompts")
+    doc = _diff(cli, example, "--json", "diff", "summarizer@1.2.0", "summarizer@1.3.0").json()
+    words = [tuple(w) for w in _by_path(doc)["system_prompt"]["words"]]
+    _round_trips(words, old, new)  # type: ignore[arg-type]
+    assert [(op, t) for op, t in words if op != "equal"] == [
+        ("insert", " inserted words"),
+        ("insert", " last"),
+    ]
+
+
+EVIL = "see [link=https://evil.example]docs[/link] [red]x[/red] or [/b]"
+
+
+def test_markup_in_a_version_file_prints_as_written_on_a_terminal(
+    example: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text output through rich (a tty) and the word diff's own colours, colour on."""
+    from modelreg.cli.diffing import _render_text
+    from modelreg.cli.output import Output
+    from modelreg.registry import Registry
+    from modelreg.services.diff import diff
+
+    text = V120.replace("description: Owners named.", f'description: "{EVIL}"').replace(
+        "actionable insights and owners.", "actionable insights [bold]and[/bold] owners [/b]."
+    )
+    write(example / "models/summarizer/1.2.0.yaml", text)
+    commit_all(example, "summarizer 1.2.0")
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("COLUMNS", "200")
+    out = Output()
+    out.tty = True
+    result = diff(Registry(example), "summarizer@1.1.0", "summarizer@1.2.0")
+    capsys.readouterr()
+    _render_text(out, result, color=True)  # before the fix: MarkupError on [/b]
+    raw = capsys.readouterr().out
+    assert "\x1b]" not in raw  # no OSC 8 hyperlink
+    assert "\x1b[31m" not in raw  # [red] is not a colour; deletions are \x1b[31;9m
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", raw)
+    assert f'"{EVIL}"' in plain
+    assert "[bold]and[/bold] owners [/b]." in plain
+
+
+BIG = 1.0e308
+
+
+def test_a_delta_beyond_the_float_range_is_null_with_a_note() -> None:
+    assert metric_delta(-BIG, BIG) is None and metric_delta(BIG, -BIG) is None
+    assert metric_delta(-1e307, 1e307) == 2e307
+    deltas, notes = diff_metrics(
+        {"reg": _ev(D1, big=-BIG, ok=1.5)},
+        D1,
+        {"reg": _ev(D2, big=BIG, ok=2)},
+        D2,
+        old_label="m@1",
+        new_label="m@2",
+    )
+    assert [(m.metric, m.delta) for m in deltas] == [("big", None), ("ok", 0.5)]
+    assert notes == [
+        "eval suite 'reg': no delta for 'big': 1e+308 - -1e+308 is beyond the range of a float"
+    ]
+
+
+def test_diff_json_stays_json_when_a_delta_overflows(cli, example: Path) -> None:
+    evals = example / "evals/summarizer"
+    old_eval = evals / "1.1.0/regression.yaml"
+    old_eval.write_text(
+        old_eval.read_text().replace("latency_p95_ms: 840}", "latency_p95_ms: 840, big: -1.0e+308}")
+    )
+    write(example / "models/summarizer/1.2.0.yaml", V120)
+    digest = cli("--repo", str(example), "--json", "show", "summarizer@1.2.0").json()["digest"]
+    write(
+        evals / "1.2.0/regression.yaml",
+        old_eval.read_text()
+        .replace("version: 1.1.0", "version: 1.2.0")
+        .replace(re.search(r"sha256:\w+", old_eval.read_text())[0], digest)  # type: ignore[index]
+        .replace("big: -1.0e+308", "big: 1.0e+308"),
+    )
+    commit_all(example, "summarizer 1.2.0 with a huge metric")
+    out = _diff(cli, example, "--json", "diff", "summarizer@1.1.0", "summarizer@1.2.0").out
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in --json output")
+
+    doc = json.loads(out, parse_constant=refuse)  # before the fix: "delta": Infinity
+    big = next(m for m in doc["metrics"] if m["metric"] == "big")
+    assert big == {"suite": "regression", "metric": "big", "from": -BIG, "to": BIG, "delta": None}
+    assert any("no delta for 'big'" in note for note in doc["notes"])
+    text = _diff(cli, example, "diff", "summarizer@1.1.0", "summarizer@1.2.0").out
+    assert ["regression", "big", "-1e+308", "1e+308", "-"] in [
+        re.split(r"\s{2,}", ln) for ln in text.splitlines()
+    ]
+
+
+def _assistant(version: str, parent: str, second: str) -> str:
+    return f"""\
+schema: modelreg/v1
+name: assistant
+version: {version}
+kind: api-snapshot
+parent: {parent}
+model:
+  provider: openai
+  id: gpt-4o-2024-08-06
+system_prompt: Help customers.
+tools:
+  - name: search
+    description: a
+    input_schema: {{type: object}}
+  - name: search
+    description: {second}
+    input_schema: {{type: object}}
+changes:
+  summary: Tools.
+  reason: TICKET-700.
+created: 2026-11-22T09:30:00Z
+author: alice@example.com
+"""
+
+
+def test_duplicate_tool_names_are_compared_by_position_not_reordered(cli, example: Path) -> None:
+    write(example / "models/assistant/1.1.0.yaml", _assistant("1.1.0", "1.0.0", "b"))
+    write(example / "models/assistant/1.2.0.yaml", _assistant("1.2.0", "1.1.0", "c"))
+    commit_all(example, "assistant with a repeated tool name")
+    refs = ("assistant@1.1.0", "assistant@1.2.0")
+    doc = _diff(cli, example, "--json", "diff", *refs).json()
+    assert doc["tools"] == {
+        "added": [],
+        "removed": [],
+        "changed": ["search"],
+        "matched_by": "position",
+        "duplicates": ["search"],
+    }
+    assert _by_path(doc)["tools[1].description"] == {
+        "path": "tools[1].description",
+        "kind": "changed",
+        "from": "b",
+        "to": "c",
+    }
+    out = _diff(cli, example, "diff", *refs).out
+    assert "reordered" not in out
+    assert "tools: changed search; compared by position (duplicate names: search)" in out
+    assert ["tools[1].description", '"b"', '"c"'] in [
+        re.split(r"\s{2,}", ln) for ln in out.splitlines()
+    ]
+    markdown = _diff(cli, example, "diff", *refs, "--format", "markdown").out
+    assert "Reordered" not in markdown
+    assert "- Compared by position (duplicate names: `search`)" in markdown
+    # a tool added by position keeps its name in the rows
+    write(
+        example / "models/assistant/1.2.0.yaml",
+        _assistant("1.2.0", "1.1.0", "b").replace(
+            "changes:",
+            "  - name: search\n    description: d\n    input_schema: {type: object}\nchanges:",
+        ),
+    )
+    commit_all(example, "a third search")
+    rows = [re.split(r"\s{2,}", ln) for ln in _diff(cli, example, "diff", *refs).out.splitlines()]
+    assert ["tools[2].name", "(absent)", '"search"'] in rows

@@ -85,11 +85,15 @@ def _number(value: float | None, signed: bool = False) -> str:
     return "+" + text if signed and value > 0 else text
 
 
-def change_rows(c: Change) -> list[tuple[str, Any, bool, Any, bool]]:
+def change_rows(
+    c: Change, *, tool_names_in_paths: bool = True
+) -> list[tuple[str, Any, bool, Any, bool]]:
     """(path, old, old present, new, new present) rows for people.
 
     An added or removed object is shown leaf by leaf (a new tool's input schema
     property by property), not as one line of JSON; `--json` keeps it whole.
+    TOOL_NAMES_IN_PATHS: tools were matched by name (`tools[NAME]`), so a tool's
+    own `name` row is left out; matched by position (`tools[1]`), it is shown.
     """
     from modelreg.core.diffing import key_path
 
@@ -99,7 +103,12 @@ def change_rows(c: Change) -> list[tuple[str, Any, bool, Any, bool]]:
 
     def leaves(path: str, value: Any) -> list[tuple[str, Any, bool, Any, bool]]:
         if isinstance(value, dict) and value:
-            if path.startswith("tools[") and path.endswith("]") and "." not in path:
+            if (
+                tool_names_in_paths
+                and path.startswith("tools[")
+                and path.endswith("]")
+                and "." not in path
+            ):
                 value = {k: v for k, v in value.items() if k != "name"}  # the name is in the path
             return [row for k, v in value.items() for row in leaves(key_path(path, k), v)]
         return [(path, None, False, value, True) if added else (path, value, True, None, False)]
@@ -107,11 +116,11 @@ def change_rows(c: Change) -> list[tuple[str, Any, bool, Any, bool]]:
     return leaves(c.path, c.new if added else c.old)
 
 
-def _text_rows(changes: list[Change]) -> list[list[str]]:
+def _text_rows(changes: list[Change], by_name: bool = True) -> list[list[str]]:
     return [
         [path, value_text(a, a_in), value_text(b, b_in)]
         for c in changes
-        for path, a, a_in, b, b_in in change_rows(c)
+        for path, a, a_in, b, b_in in change_rows(c, tool_names_in_paths=by_name)
     ]
 
 
@@ -136,13 +145,26 @@ def _groups(result: DiffResult) -> tuple[list[Change], list[Change], list[Change
 
 
 def _tool_summary(result: DiffResult) -> str:
+    """What happened to the tools, e.g. `added escalate; changed lookup_ticket`.
+
+    Tools with a repeated name are compared by position, and the summary says so
+    (never "reordered", which is only the same tools by name in another order).
+    """
     t = result.config.tools
     parts = [
         f"{what} {', '.join(names)}"
         for what, names in (("added", t.added), ("removed", t.removed), ("changed", t.changed))
         if names
     ]
-    return "; ".join(parts)
+    if t.reordered:
+        parts.append("reordered")
+    if t.matched_by == "position":
+        parts.append(f"compared by position (duplicate names: {', '.join(t.duplicates)})")
+    return "; ".join(parts) or "changed"
+
+
+def _by_name(result: DiffResult) -> bool:
+    return result.config.tools.matched_by == "name"
 
 
 # --- text ------------------------------------------------------------------------------
@@ -190,8 +212,8 @@ def _render_text(out: Any, result: DiffResult, *, color: bool) -> None:
         out.line(render_words(c.words or [], color=color))
     if tools:
         out.line()
-        out.line(f"tools: {_tool_summary(result) or 'reordered'}")
-        out.table(["PATH", "FROM", "TO"], _text_rows(tools))
+        out.line(f"tools: {_safe(_tool_summary(result))}")
+        out.table(["PATH", "FROM", "TO"], _text_rows(tools, _by_name(result)))
     if result.metrics:
         out.line()
         out.table(
@@ -235,21 +257,21 @@ def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _md_change_rows(changes: list[Change]) -> list[list[str]]:
+def _md_change_rows(changes: list[Change], by_name: bool = True) -> list[list[str]]:
     return [
         [_code(path), _md_value(a, a_in), _md_value(b, b_in)]
         for c in changes
-        for path, a, a_in, b, b_in in change_rows(c)
+        for path, a, a_in, b, b_in in change_rows(c, tool_names_in_paths=by_name)
     ]
 
 
 def _line_diff(old: str, new: str) -> list[str]:
-    """`-`, `+` and ` ` lines, for a ```diff block."""
-    from difflib import SequenceMatcher
+    """`-`, `+` and ` ` lines, for a ```diff block (line matching bounded as in word diffs)."""
+    from modelreg.core.diffing import line_opcodes
 
     a, b = old.splitlines(), new.splitlines()
     lines: list[str] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
         if tag == "equal":
             lines += [" " + ln for ln in a[i1:i2]]
             continue
@@ -297,9 +319,15 @@ def render_markdown(result: DiffResult) -> list[str]:
         for what, names in (("Added", t.added), ("Removed", t.removed), ("Changed", t.changed)):
             if names:
                 out.append(f"- {what}: " + ", ".join(_code(n) for n in names))
-        if not t:
+        if t.reordered:
             out.append("- Reordered")
-        out += ["", *_md_table(["Field", "From", "To"], _md_change_rows(tools)), ""]
+        if t.matched_by == "position":
+            repeated = ", ".join(_code(n) for n in t.duplicates)
+            out.append(f"- Compared by position (duplicate names: {repeated})")
+        if not (t or t.reordered or t.matched_by == "position"):
+            out.append("- Changed")
+        rows = _md_change_rows(tools, _by_name(result))
+        out += ["", *_md_table(["Field", "From", "To"], rows), ""]
     if result.metrics:
         out += [
             "#### Eval metrics",

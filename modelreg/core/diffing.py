@@ -6,6 +6,7 @@ canonical JSON), so a comment or `2.0e-5` vs `0.00002` never shows as a change.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -19,9 +20,20 @@ from modelreg.core.names import version_sort_key
 BOOKKEEPING = frozenset({"version", "parent", "created", "changes"})
 
 LONG_TEXT = 80  # a string longer than this (or with a newline) gets a word diff
+# Bounds on a diff's work, so a 1 MiB prompt diffs in a moment (difflib is quadratic):
+# lines are matched first (after the common start and end are set aside) when neither
+# side's middle has more than MAX_MATCHED_LINES lines, else the middle is one block; a
+# changed block gets a word diff when its tokens (words and runs of whitespace) on the
+# two sides multiply to at most MAX_WORD_PAIRS, and while the blocks word-diffed so far
+# stay within MAX_TOTAL_WORD_PAIRS; any other changed block shows as deleted and inserted
+# text. Either way the old text is the equal and delete runs, the new the equal and insert.
+MAX_MATCHED_LINES = 2_000
+MAX_WORD_PAIRS = 200_000
+MAX_TOTAL_WORD_PAIRS = 2_000_000
 
 _ABSENT: Any = object()  # a field one side does not have (unlike a YAML null)
 _TOKEN = re.compile(r"\s+|\S+")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
@@ -49,14 +61,27 @@ class Change:
 
 @dataclass
 class ToolChanges:
-    """Tools matched by name: which were added, removed, or changed in any field."""
+    """Tools added, removed, or changed in any field.
+
+    Tools are matched by name; when a name repeats on either side (which `check`
+    reports), they are matched by position instead, and `duplicates` names them.
+    """
 
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    matched_by: str = "name"  # name | position
+    duplicates: list[str] = field(default_factory=list)
+    reordered: bool = False  # the same tools by name, in another order
 
-    def as_json(self) -> dict[str, list[str]]:
-        return {"added": self.added, "removed": self.removed, "changed": self.changed}
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "matched_by": self.matched_by,
+            "duplicates": self.duplicates,
+        }
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed)
@@ -108,7 +133,7 @@ def diff_configs(old: dict[str, Any], new: dict[str, Any]) -> ConfigDiff:
     new = {k: v for k, v in new.items() if k not in BOOKKEEPING}
     for key in _keys(old, new):
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if key == "tools" and _tools_by_name(a) is not None and _tools_by_name(b) is not None:
+        if key == "tools" and _tool_list(a) is not None and _tool_list(b) is not None:
             _diff_tools(a, b, result)
         else:
             _diff_value(key_path("", key), a, b, result.changes)
@@ -169,41 +194,81 @@ def _change(path: str, kind: str, a: Any, b: Any) -> Change:
     return Change(path, kind, old, new, words)
 
 
-def _tools_by_name(value: Any) -> dict[str, dict[str, Any]] | None:
-    """{name: tool} when VALUE is a list of tools with unique names (or absent), else None."""
+def _tool_list(value: Any) -> list[dict[str, Any]] | None:
+    """VALUE as a list of named tools ([] when absent), or None when it is something else."""
     if value is _ABSENT:
-        return {}
+        return []
     if not isinstance(value, list):
         return None
-    out: dict[str, dict[str, Any]] = {}
-    for tool in value:
-        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-            return None
-        if tool["name"] in out:
-            return None  # duplicate names (check reports them): compare by position instead
-        out[tool["name"]] = tool
+    if not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in value):
+        return None
+    return value
+
+
+def _duplicate_names(*tool_lists: list[dict[str, Any]]) -> list[str]:
+    """Names that repeat within any one of TOOL_LISTS, in first-seen order."""
+    out: list[str] = []
+    for tools in tool_lists:
+        seen: set[str] = set()
+        for tool in tools:
+            name = tool["name"]
+            if name in seen and name not in out:
+                out.append(name)
+            seen.add(name)
     return out
 
 
 def _diff_tools(a: Any, b: Any, result: ConfigDiff) -> None:
-    old, new = _tools_by_name(a), _tools_by_name(b)
-    assert old is not None and new is not None
-    if (a is _ABSENT) != (b is _ABSENT) and not (old or new):
+    old_list, new_list = _tool_list(a), _tool_list(b)
+    assert old_list is not None and new_list is not None
+    if (a is _ABSENT) != (b is _ABSENT) and not (old_list or new_list):
         # `tools: []` against no tools at all: a real (digest) difference with no tool in it
         result.changes.append(_change("tools", "added" if a is _ABSENT else "removed", a, b))
         return
-    for name in _keys(old, new):
-        path = f"tools[{name}]"
-        if name not in new:
-            result.tools.removed.append(name)
-            result.changes.append(_change(path, "removed", old[name], _ABSENT))
-        elif name not in old:
-            result.tools.added.append(name)
-            result.changes.append(_change(path, "added", _ABSENT, new[name]))
+    duplicates = _duplicate_names(old_list, new_list)
+    if duplicates:
+        result.tools.matched_by = "position"
+        result.tools.duplicates = duplicates
+        _diff_tool_pairs(
+            [
+                (f"tools[{i}]", _at(old_list, i), _at(new_list, i))
+                for i in range(max(len(old_list), len(new_list)))
+            ],
+            result,
+            keep_name=True,
+        )
+        return
+    old = {t["name"]: t for t in old_list}
+    new = {t["name"]: t for t in new_list}
+    _diff_tool_pairs(
+        [(f"tools[{n}]", old.get(n, _ABSENT), new.get(n, _ABSENT)) for n in _keys(old, new)],
+        result,
+        keep_name=False,
+    )
+    if not result.tools and list(old) != list(new):
+        result.tools.reordered = True
+        result.changes.append(_change("tools", "changed", a, b))  # the same tools, reordered
+
+
+def _at(tools: list[dict[str, Any]], i: int) -> Any:
+    return tools[i] if i < len(tools) else _ABSENT
+
+
+def _diff_tool_pairs(
+    pairs: list[tuple[str, Any, Any]], result: ConfigDiff, keep_name: bool
+) -> None:
+    """(path, old tool, new tool) pairs; matched by name, a tool's name is in its path."""
+    for path, old_tool, new_tool in pairs:
+        if new_tool is _ABSENT:
+            result.tools.removed.append(old_tool["name"])
+            result.changes.append(_change(path, "removed", old_tool, _ABSENT))
+        elif old_tool is _ABSENT:
+            result.tools.added.append(new_tool["name"])
+            result.changes.append(_change(path, "added", _ABSENT, new_tool))
         else:
             before = len(result.changes)
-            tool_a = {k: v for k, v in old[name].items() if k != "name"}
-            tool_b = {k: v for k, v in new[name].items() if k != "name"}
+            tool_a = {k: v for k, v in old_tool.items() if keep_name or k != "name"}
+            tool_b = {k: v for k, v in new_tool.items() if keep_name or k != "name"}
             for key in _keys(tool_a, tool_b):
                 _diff_value(
                     key_path(path, key),
@@ -212,31 +277,102 @@ def _diff_tools(a: Any, b: Any, result: ConfigDiff) -> None:
                     result.changes,
                 )
             if len(result.changes) > before:
-                result.tools.changed.append(name)
-    if not result.tools and list(old) != list(new):
-        result.changes.append(_change("tools", "changed", a, b))  # the same tools, reordered
+                result.tools.changed.append(new_tool["name"])
 
 
 # --- words -----------------------------------------------------------------------------
 
 
+def split_lines(text: str) -> list[str]:
+    """TEXT's lines, each with its newline (only `\\n` ends a line)."""
+    return _LINE.findall(text)
+
+
+def line_opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib opcodes over two lists of lines, with the work bounded.
+
+    The common first and last lines are set aside in one pass; the middle is
+    matched by difflib only when neither side of it has more than
+    MAX_MATCHED_LINES lines, and is otherwise one replaced block. difflib's
+    autojunk (lines that make up over 1% of 200 or more) keeps repeated lines
+    from making the matching quadratic; below 200 lines it changes nothing.
+    """
+    n, m = len(a), len(b)
+    head = 0
+    while head < min(n, m) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(n, m) - head and a[n - 1 - tail] == b[m - 1 - tail]:
+        tail += 1
+    a1, a2, b1, b2 = head, n - tail, head, m - tail
+    ops: list[tuple[str, int, int, int, int]] = []
+    if head:
+        ops.append(("equal", 0, head, 0, head))
+    if a1 < a2 and b1 < b2 and max(a2 - a1, b2 - b1) <= MAX_MATCHED_LINES:
+        matcher = SequenceMatcher(None, a[a1:a2], b[b1:b2])
+        ops += [
+            (t, i1 + a1, i2 + a1, j1 + b1, j2 + b1) for t, i1, i2, j1, j2 in matcher.get_opcodes()
+        ]
+    elif a1 < a2 or b1 < b2:
+        tag = "replace" if a1 < a2 and b1 < b2 else "delete" if a1 < a2 else "insert"
+        ops.append((tag, a1, a2, b1, b2))
+    if tail:
+        ops.append(("equal", n - tail, n, m - tail, m))
+    return ops
+
+
+def diff_blocks(old: str, new: str) -> list[tuple[str, str, str]]:
+    """(how, old text, new text) blocks in order, how in equal|words|text.
+
+    `words`: a changed line block small enough for a word diff (MAX_WORD_PAIRS,
+    MAX_TOTAL_WORD_PAIRS); `text`: a changed block shown whole, as deleted and
+    inserted text.
+    """
+    la, lb = split_lines(old), split_lines(new)
+    blocks: list[tuple[str, str, str]] = []
+    budget = MAX_TOTAL_WORD_PAIRS
+    for tag, i1, i2, j1, j2 in line_opcodes(la, lb):
+        a_text, b_text = "".join(la[i1:i2]), "".join(lb[j1:j2])
+        if tag == "equal":
+            blocks.append(("equal", a_text, b_text))
+            continue
+        pairs = len(_TOKEN.findall(a_text)) * len(_TOKEN.findall(b_text))
+        if tag == "replace" and pairs <= min(MAX_WORD_PAIRS, budget):
+            budget -= pairs
+            blocks.append(("words", a_text, b_text))
+        else:
+            blocks.append(("text", a_text, b_text))
+    return blocks
+
+
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     """(op, text) runs, op in equal|insert|delete, over whitespace-separated words.
 
-    Whitespace is kept, so joining the equal and delete runs gives OLD back and
-    the equal and insert runs give NEW. A lone space between two edits joins
-    them, so a rewritten sentence reads as one edit, not a word-by-word zipper.
+    Lines are matched first, and words only inside the changed line blocks
+    (diff_blocks, whose bounds keep a big prompt fast). Whitespace is kept, so
+    joining the equal and delete runs gives OLD back and the equal and insert
+    runs give NEW. A lone space between two edits joins them, so a rewritten
+    sentence reads as one edit, not a word-by-word zipper.
     """
-    ta, tb = _TOKEN.findall(old), _TOKEN.findall(new)
     segments: list[list[str]] = []  # ["equal", text] or ["edit", deleted, inserted]
-    matcher = SequenceMatcher(None, ta, tb, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            segments.append(["equal", "".join(ta[i1:i2])])
+    for how, a_text, b_text in diff_blocks(old, new):
+        if how == "equal":
+            segments.append(["equal", a_text])
+        elif how == "text":
+            segments.append(["edit", a_text, b_text])
         else:
-            segments.append(["edit", "".join(ta[i1:i2]), "".join(tb[j1:j2])])
+            ta, tb = _TOKEN.findall(a_text), _TOKEN.findall(b_text)
+            matcher = SequenceMatcher(None, ta, tb, autojunk=False)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                if tag == "equal":
+                    segments.append(["equal", "".join(ta[i1:i2])])
+                else:
+                    segments.append(["edit", "".join(ta[i1:i2]), "".join(tb[j1:j2])])
     merged: list[list[str]] = []
     for seg in segments:
+        if seg[0] == "equal" and merged and merged[-1][0] == "equal":
+            merged[-1] = ["equal", merged[-1][1] + seg[1]]  # two line blocks' equal runs meet
+            continue
         if (
             seg[0] == "edit"
             and len(merged) >= 2
@@ -257,7 +393,8 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for seg in merged:
         if seg[0] == "equal":
-            out.append(("equal", seg[1]))
+            if seg[1]:
+                out.append(("equal", seg[1]))
             continue
         if seg[1]:
             out.append(("delete", seg[1]))
@@ -308,21 +445,41 @@ def diff_metrics(
             continue
         for metric in _keys(old[suite], new[suite]):
             a, b = old[suite].get(metric), new[suite].get(metric)
-            deltas.append(MetricDelta(suite, metric, a, b, metric_delta(a, b)))
+            delta = metric_delta(a, b)
+            if delta is None and _is_number(a) and _is_number(b):
+                notes.append(
+                    f"eval suite {suite!r}: no delta for {metric!r}: {b!r} - {a!r} is "
+                    "beyond the range of a float"
+                )
+            deltas.append(MetricDelta(suite, metric, a, b, delta))
     return deltas, notes
 
 
 def metric_delta(old: Any, new: Any) -> float | None:
-    """NEW - OLD as written in decimal (0.91 - 0.89 is 0.02, not 0.020000000000000018)."""
+    """NEW - OLD as written in decimal (0.91 - 0.89 is 0.02, not 0.020000000000000018).
+
+    None when a side is not a number, or when the difference is not a finite
+    float (1e308 - -1e308): JSON has no Infinity or NaN.
+    """
     if not _is_number(old) or not _is_number(new):
+        return None
+    if isinstance(old, float) and not math.isfinite(old):
+        return None
+    if isinstance(new, float) and not math.isfinite(new):
         return None
     if isinstance(old, int) and isinstance(new, int):
         return new - old
     try:
-        exact = Decimal(repr(new)) - Decimal(repr(old))
-    except InvalidOperation:  # pragma: no cover - repr of a finite float is always decimal
+        exact = _decimal(new) - _decimal(old)
+    except InvalidOperation:  # pragma: no cover - a finite float or an int is always decimal
         return None
-    return float(exact)
+    result = float(exact)
+    return result if math.isfinite(result) else None
+
+
+def _decimal(value: int | float) -> Decimal:
+    # an int directly (its repr is limited to 4300 digits), a float as written
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
 def _is_number(value: Any) -> bool:
