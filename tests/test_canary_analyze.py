@@ -12,6 +12,7 @@ Reference intervals were computed independently of modelreg in a throwaway venv
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -395,3 +396,103 @@ def test_cli_no_canary_running(cli: Cli, signed: Path, tmp_path: Path) -> None:
         "error: nothing is canarying on production for summarizer: "
         "start one with `modelreg canary start`\n"
     )
+
+
+# --- review fixes: tiny or zero-spread score samples, out-of-range numbers ---------------------
+
+
+def _quality_only(stable: tuple[int, float, float], canary: tuple[int, float, float]) -> Any:
+    guards = guards_from_policy({"guards": {"quality": {"max_decrease": 0.02}}})
+    data = {"stable": variant(5000, 0, quality=stable), "canary": variant(5000, 0, quality=canary)}
+    return analyze(guards, parse_metrics(data))
+
+
+def test_two_scores_with_std_0_never_pass() -> None:
+    """The review's case: n=2 a side, std 0, passed on a zero-width interval (df inf)."""
+    a = _quality_only((2, 0.80, 0.0), (2, 0.79, 0.0))
+    quality = a.guards[0]
+    assert quality.interval == pytest.approx((-0.01, -0.01))
+    assert (quality.verdict, a.verdict) == ("insufficient", "insufficient")
+    assert quality.reason.startswith("zero-width interval [-0.01, -0.01]: both sides report std 0")
+
+
+def test_std_0_on_both_sides_never_passes_however_many_scores() -> None:
+    a = _quality_only((5000, 0.80, 0.0), (5000, 0.80, 0.0))
+    assert (a.guards[0].verdict, a.verdict) == ("insufficient", "insufficient")
+    assert "zero-width interval" in a.guards[0].reason
+    # but a breach that shows is a breach: the canary is 0.1 worse, with no spread at all
+    a = _quality_only((5000, 0.80, 0.0), (5000, 0.70, 0.0))
+    assert (a.guards[0].verdict, a.verdict) == ("fail", "fail")
+
+
+def test_a_score_guard_passes_only_with_30_scores_a_side() -> None:
+    from modelreg.core.canary import MIN_SCORED_FOR_PASS
+
+    assert MIN_SCORED_FOR_PASS == 30
+    # within the margin by far (interval about +/- 0.002), but 29 scores on the canary
+    a = _quality_only((5000, 0.80, 0.001), (29, 0.80, 0.001))
+    assert a.guards[0].interval[0] > -0.02
+    assert (a.guards[0].verdict, a.verdict) == ("insufficient", "insufficient")
+    assert a.guards[0].reason.startswith(
+        "within the margin, but a pass needs at least 30 scored requests on each side "
+        "(canary has n=29)"
+    )
+    assert _quality_only((5000, 0.80, 0.001), (30, 0.80, 0.001)).verdict == "pass"
+    # few scores can still fail
+    assert _quality_only((5000, 0.80, 0.001), (3, 0.5, 0.001)).verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [
+        ({**DESIGN, "canary": variant(10**400, 0)}, ("canary", "requests"), "out of range: must be at most 2^53-1 (9007199254740991), not an integer of about 401 digits"),
+        ({**DESIGN, "canary": variant(2**53, 0)}, ("canary", "requests"), "out of range: must be at most 2^53-1 (9007199254740991), not 9007199254740992"),
+        ({**DESIGN, "canary": variant(10, 0, q=(10**400, 0.5, 0.1))}, ("canary", "scores", "q", "n"), "out of range: must be at most 2^53-1 (9007199254740991), not an integer of about 401 digits"),
+        ({**DESIGN, "canary": variant(10, 0, q=(5, 0.5, 1e200))}, ("canary", "scores", "q", "std"), "out of range: must be between -1e100 and 1e100, not 1e+200"),
+        ({**DESIGN, "canary": variant(10, 0, q=(5, -2e100, 0.1))}, ("canary", "scores", "q", "mean"), "out of range: must be between -1e100 and 1e100, not -2e+100"),
+        ({**DESIGN, "canary": variant(10, 0, q=(5, 10**400, 0.1))}, ("canary", "scores", "q", "mean"), "must be a finite number, not an integer of about 401 digits"),
+    ],
+)  # fmt: skip
+def test_out_of_range_numbers(data: Any, path: tuple[str, ...], message: str) -> None:
+    with pytest.raises(MetricsProblem) as e:
+        parse_metrics(data)
+    assert (e.value.path, e.value.message) == (path, message)
+
+
+def test_the_bounds_are_safe_for_the_statistics() -> None:
+    big = {
+        "stable": variant(2**53 - 1, 2**52, q=(2**53 - 1, -1e100, 1e100)),
+        "canary": variant(2**53 - 1, 0, q=(2, 1e100, 1e100)),
+    }
+    guards = guards_from_policy(
+        {"guards": {"error_rate": {"max_increase": 0.1}, "q": {"max_increase": 1}}}
+    )
+    a = analyze(guards, parse_metrics(big))
+    for r in a.guards:
+        assert r.interval is not None and all(math.isfinite(x) for x in r.interval)
+    assert json.dumps([r.as_json() for r in a.guards], allow_nan=False)
+
+
+def test_cli_out_of_range_numbers_are_exit_2_with_their_line(
+    cli: Cli, canarying: Path, tmp_path: Path
+) -> None:
+    good = json.dumps(DESIGN, indent=1)
+
+    def line_of(text: str, needle: str) -> int:
+        return next(i for i, s in enumerate(text.splitlines(), 1) if needle in s)
+
+    huge = "1" + "0" * 5000
+    cases = {
+        "digits.json": (good.replace('"requests": 6100', f'"requests": {huge}'), huge[:10], "integer 100000000000000000000000... (5001 characters) is out of range: whole numbers must be at most 2^53-1 (9007199254740991)"),
+        "e400.json": (good.replace('"n": 110', f'"n": {10**400}'), "1" + "0" * 400, "is out of range: whole numbers must be at most 2^53-1"),
+        "std.json": (good.replace('"std": 0.13', '"std": 1e200'), "1e200", "canary.scores.quality.std: out of range: must be between -1e100 and 1e100, not 1e+200"),
+        "std.yaml": ("stable: {requests: 1, errors: 0}\ncanary:\n  requests: 1\n  errors: 0\n  scores:\n    quality: {n: 3, mean: 0.5, std: 1.0e+200}\n", "1.0e+200", "canary.scores.quality.std: out of range"),
+        "mean.json": (good.replace('"mean": 0.79', '"mean": 1e999'), "1e999", "number 1e999 is out of range (overflows to infinity)"),
+        "dup.json": (good.replace('"std": 0.13', '"std": 1e-3, "std": 0.1'), '"std": 1e-3', "duplicate key 'std'"),
+    }  # fmt: skip
+    for name, (text, needle, message) in cases.items():
+        path = write(tmp_path / name, text)
+        result = analyze_cli(cli, canarying, path)
+        assert (result.code, result.out) == (2, ""), (name, result.err)
+        assert result.err.startswith(f"error: {path}:{line_of(text, needle)}: "), result.err
+        assert message in result.err and result.err.count("\n") == 1, result.err

@@ -100,6 +100,24 @@ def test_welch_small_samples_and_zero_spread() -> None:
         stats.welch_interval(0.5, 0.1, 1, 0.6, 0.3, 3, alpha=0.05)
 
 
+def test_welch_with_huge_spreads_does_not_overflow() -> None:
+    """std up to 1e100 (the metrics file's bound): var/n squared would be 1e400."""
+    iv = stats.welch_interval(1e100, 1e100, 50, -1e100, 1e100, 50, alpha=0.05)
+    assert iv.df == pytest.approx(98.0, rel=1e-12)  # equal spreads and sizes: n1 + n2 - 2
+    half = stats.t_quantile(0.95, 98.0) * 1e100 * math.sqrt(2 / 50)
+    assert (iv.lo, iv.hi) == pytest.approx((2e100 - half, 2e100 + half), rel=1e-12)
+    assert stats.welch_df(1e200, 2, 1e200, 3) == pytest.approx(
+        stats.welch_df(1.0, 2, 1.0, 3), rel=1e-12
+    )
+    # tiny variances scale the same way
+    assert stats.welch_df(1e-300, 7, 2e-300, 9) == pytest.approx(
+        stats.welch_df(1.0, 7, 2.0, 9), rel=1e-12
+    )
+    # beyond the float range: an error that says so, never a NaN df
+    with pytest.raises(OverflowError, match="out of range"):
+        stats.welch_interval(0.0, 1e200, 5, 0.0, 1e200, 5, alpha=0.05)
+
+
 # statsmodels.stats.proportion.confint_proportions_2indep(x1, n1, x2, n2,
 #     method="newcomb", compare="diff", alpha=2 * 0.05)   (one-sided 0.05 on each end)
 NEWCOMBE = [

@@ -12,6 +12,12 @@ are one-sided (1 - alpha) bounds (modelreg.core.stats), a guard
   (worse up: hi < m; worse down: lo > -m): non-inferior with confidence;
 - is insufficient otherwise, or when the data cannot give an interval.
 
+A score guard needs n >= 2 on each side for an interval, and for a `pass` also
+n >= MIN_SCORED_FOR_PASS on each side and an interval of nonzero width: with
+both stds 0 Welch's interval has zero width (df infinite), and a handful of
+identical scores must not "show" non-inferiority. Such a guard is insufficient
+(a `fail` still stands: the data shows a breach however few the scores).
+
 The verdict is `fail` when any guard fails (even below `min_requests`: a breach
 shown with confidence needs no more traffic), `pass` when every guard passes and
 the canary has at least `min_requests` requests, and `insufficient` otherwise.
@@ -34,6 +40,12 @@ PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient"
 
 _VARIANT_KEYS = ("requests", "errors", "scores")
 _SCORE_KEYS = ("n", "mean", "std")
+
+# Input bounds: counts are exact in a JSON number (and a float); means and stds
+# are far beyond any real score, and small enough that no statistic overflows.
+MAX_COUNT = 2**53 - 1
+MAX_SCORE = 1e100  # the messages say "1e100"
+MIN_SCORED_FOR_PASS = 30  # scored requests on each side before a score guard can pass
 
 
 # --- the metrics file -------------------------------------------------------------
@@ -86,6 +98,8 @@ def _kind(value: object) -> str:
         return "a mapping"
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, int) and value.bit_length() > 200:  # repr stops at 4300 digits
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     return repr(value)
 
 
@@ -110,7 +124,11 @@ def _count(data: Mapping[str, Any], key: str, path: tuple[str | int, ...]) -> in
     if isinstance(value, bool) or not isinstance(value, int):
         raise MetricsProblem((*path, key), f"must be a whole number, not {_kind(value)}")
     if value < 0:
-        raise MetricsProblem((*path, key), f"must be 0 or more, not {value}")
+        raise MetricsProblem((*path, key), f"must be 0 or more, not {_kind(value)}")
+    if value > MAX_COUNT:
+        raise MetricsProblem(
+            (*path, key), f"out of range: must be at most 2^53-1 ({MAX_COUNT}), not {_kind(value)}"
+        )
     return value
 
 
@@ -126,6 +144,11 @@ def _finite(data: Mapping[str, Any], key: str, path: tuple[str | int, ...]) -> f
         number = math.inf
     if not math.isfinite(number):
         raise MetricsProblem((*path, key), f"must be a finite number, not {_kind(value)}")
+    if abs(number) > MAX_SCORE:
+        raise MetricsProblem(
+            (*path, key),
+            f"out of range: must be between -1e100 and 1e100, not {number:g}",
+        )
     return number
 
 
@@ -311,9 +334,30 @@ def _score(guard: Guard, metrics: Metrics, alpha: float) -> GuardResult:
             guard, stable_mean, canary_mean, estimate, None, confidence, INSUFFICIENT, reason
         )
     iv = stats.welch_interval(c.mean, c.std, c.n, s.mean, s.std, s.n, alpha)
-    verdict, reason = _judge(
-        guard, iv.lo, iv.hi, f"one-sided {_pct(1 - alpha)}, Welch df {iv.df:.1f}"
-    )
+    if not all(math.isfinite(x) for x in (iv.estimate, iv.lo, iv.hi)):  # pragma: no cover
+        reason = "the interval is beyond the range of a float (scores out of range?)"
+        return GuardResult(
+            guard, s.mean, c.mean, None, None, confidence, INSUFFICIENT, reason, iv.df
+        )
+    one_sided = f"one-sided {_pct(1 - alpha)}, Welch df {iv.df:.1f}"
+    verdict, reason = _judge(guard, iv.lo, iv.hi, one_sided)
+    thin = [
+        f"{name} has n={sc.n}"
+        for name, sc in (("stable", s), ("canary", c))
+        if sc.n < MIN_SCORED_FOR_PASS
+    ]
+    if verdict == PASS and iv.lo == iv.hi:
+        verdict = INSUFFICIENT
+        reason = (
+            f"zero-width interval [{signed(iv.lo)}, {signed(iv.hi)}]: both sides report std 0, "
+            f"which shows nothing about the spread ({one_sided}); more data will decide"
+        )
+    elif verdict == PASS and thin:
+        verdict = INSUFFICIENT
+        reason = (
+            f"within the margin, but a pass needs at least {MIN_SCORED_FOR_PASS} scored requests "
+            f"on each side ({', '.join(thin)}); more data will decide"
+        )
     return GuardResult(
         guard, s.mean, c.mean, iv.estimate, (iv.lo, iv.hi), confidence, verdict, reason, iv.df
     )

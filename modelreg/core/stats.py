@@ -212,6 +212,9 @@ def welch_df(var1: float, n1: int, var2: float, n2: int) -> float:
     a, b = var1 / n1, var2 / n2
     if a + b == 0.0:
         return math.inf
+    # scaled by the larger term, so huge variances do not overflow (nor tiny ones underflow)
+    top = max(a, b)
+    a, b = a / top, b / top
     return (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
 
 
@@ -225,8 +228,10 @@ def welch_interval(
     if n1 < 2 or n2 < 2:
         raise ValueError("Welch's interval needs at least 2 observations per sample")
     var1, var2 = std1 * std1, std2 * std2
-    se = math.sqrt(var1 / n1 + var2 / n2)
+    se = math.hypot(std1 / math.sqrt(n1), std2 / math.sqrt(n2))  # sqrt(var1/n1 + var2/n2)
     df = welch_df(var1, n1, var2, n2)
+    if not (math.isfinite(se) and df > 0):
+        raise OverflowError(f"Welch's interval is out of range (std {std1:g} and {std2:g})")
     d = mean1 - mean2
     half = t_quantile(1.0 - alpha, df) * se if se > 0 else 0.0
     return Interval(d, d - half, d + half, df)
