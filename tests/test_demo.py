@@ -188,3 +188,33 @@ def test_a_demo_that_fails_midway_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentFailure):
         build_demo(empty, now=time.time() + 40 * DAY)
     assert empty.is_dir() and list(empty.iterdir()) == []  # not its folder: emptied, kept
+
+
+def test_the_demo_runs_none_of_the_users_global_hooks(cli, tmp_path: Path) -> None:
+    """A global core.hooksPath whose hooks all fail (and say so): the demo runs none of them."""
+    hooks = tmp_path / "global-hooks"
+    hooks.mkdir()
+    fired = tmp_path / "fired"
+    for name in (
+        "pre-commit",
+        "prepare-commit-msg",
+        "commit-msg",
+        "post-commit",
+        "reference-transaction",
+        "post-checkout",
+    ):
+        hook = hooks / name
+        hook.write_text(f"#!/bin/sh\necho {name} >> '{fired}'\nexit 1\n")
+        hook.chmod(0o755)
+    with open(os.environ["GIT_CONFIG_GLOBAL"], "a") as config:  # the test's own global config
+        config.write(f"[core]\n\thooksPath = {hooks}\n")
+    assert git(tmp_path, "config", "--global", "core.hooksPath").strip() == str(hooks)
+
+    root = tmp_path / "sp ace" / "demo"
+    result = cli("demo", str(root), cwd=tmp_path)
+    assert result.code == 0, result.err  # before: prepare-commit-msg refuses, exit 3
+    assert not fired.exists(), fired.read_text()
+    local = Path(git(root, "config", "--local", "core.hooksPath").strip())
+    assert local.is_relative_to(root / ".git") and local.is_dir() and list(local.iterdir()) == []
+    assert cli("--repo", str(root), "verify", "--all").code == 0
+    assert git(root, "status", "--porcelain", "--ignored") == ""

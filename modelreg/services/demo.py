@@ -40,6 +40,7 @@ EMAIL = "demo@example.com"
 GROUP = "release-managers"
 KEY_FOLDER = "modelreg-demo"  # inside the git dir, so never in the work tree
 KEY_NAME = "demo_ed25519"
+HOOKS_FOLDER = "no-hooks"  # an empty folder in KEY_FOLDER: the demo repo's core.hooksPath
 DAY, HOUR, MINUTE = 86400, 3600, 60
 DAYS_BACK = 9
 
@@ -382,13 +383,20 @@ def _init_repo(root: Path) -> tuple[Git, Path, str]:
     """git init ROOT with the demo's local config and key; (git, private key, public line).
 
     Everything signing needs is set in the repository's own config, so neither the
-    user's global config nor its absence matters.
+    user's global config nor its absence matters; core.hooksPath names an empty
+    folder in the git dir, so no hook of the user's runs in the demo either.
     """
     git = Git(root)
-    # No template (the user's could bring hooks), a fixed branch name.
-    git.run("init", "-q", "--template=", "--initial-branch=main")
+    # No template (the user's could bring hooks), a fixed branch name, and no hooks at all:
+    # a global core.hooksPath (prepare-commit-msg, reference-transaction, ...) would run in
+    # the demo's commits and tags, so the repository points core.hooksPath at an empty
+    # folder of its own (the init itself, before that folder exists, at where it will be).
+    hooks = root / ".git" / KEY_FOLDER / HOOKS_FOLDER
+    git.run("-c", f"core.hooksPath={hooks}", "init", "-q", "--template=", "--initial-branch=main")
     folder = git.git_dir() / KEY_FOLDER
     folder.mkdir()
+    hooks = folder / HOOKS_FOLDER
+    hooks.mkdir()
     key = folder / KEY_NAME
     public = make_ssh_key(key, EMAIL)
     for name, value in (
@@ -398,6 +406,7 @@ def _init_repo(root: Path) -> tuple[Git, Path, str]:
         ("gpg.ssh.program", "ssh-keygen"),  # a user's global signing program does not apply
         ("user.signingkey", str(key)),
         ("commit.gpgsign", "true"),
+        ("core.hooksPath", str(hooks)),  # empty: no hook of the user's runs in the demo
         # so that plain `git log --show-signature` and `git verify-tag` work in the demo too
         ("gpg.ssh.allowedSignersFile", str(root / ".modelreg" / "allowed_signers")),
     ):
