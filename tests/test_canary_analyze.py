@@ -198,6 +198,22 @@ def test_alpha_decides_a_borderline_case() -> None:
     assert (strict.verdict, loose.verdict) == ("insufficient", "pass")
 
 
+def test_the_smallest_alpha_policy_allows_gives_finite_intervals() -> None:
+    """The policy schema's floor (alpha >= 1e-6) keeps every quantile in floating point."""
+    from modelreg.schemas import validate
+
+    strict = judge(BORDERLINE, alpha=0.000001)
+    for guard in strict.guards:
+        assert guard.interval is not None and all(math.isfinite(x) for x in guard.interval)
+    policy = {
+        "schema": "modelreg/registry/v1",
+        "stage_rules": {"production": {"canary": {"max_weight": 5}}},
+    }
+    for alpha, ok in ((0.000001, True), (1e-17, False), (0, False), (0.5, False)):
+        policy["stage_rules"]["production"]["canary"]["alpha"] = alpha  # type: ignore[index]
+        assert (not validate("registry", policy)) is ok, alpha
+
+
 # --- the metrics data -------------------------------------------------------------------
 
 
