@@ -207,6 +207,7 @@ def test_the_smallest_alpha_policy_allows_gives_finite_intervals() -> None:
         assert guard.interval is not None and all(math.isfinite(x) for x in guard.interval)
     policy = {
         "schema": "modelreg/registry/v1",
+        "stages": ["production"],
         "stage_rules": {"production": {"canary": {"max_weight": 5}}},
     }
     for alpha, ok in ((0.000001, True), (1e-17, False), (0, False), (0.5, False)):
