@@ -32,7 +32,7 @@ from modelreg.core.digest import canonical_json
 from modelreg.core.lifecycle import last_tag
 from modelreg.errors import BadInput, NotFound, Refused, UsageError
 from modelreg.registry import MODELS, STAGES, Registry
-from modelreg.revision import Snapshot, TagIndex
+from modelreg.revision import Snapshot, Tag, TagIndex
 from modelreg.services.history import verified_signatures, vouch
 from modelreg.vcs import Git
 from modelreg.yamlio import write_atomic
@@ -98,6 +98,8 @@ class BundleSource:
                     models[model] = _entry(model, stage, state, read_worktree, where, "")
                     if models[model] is not None and sealer is not None:
                         sealer.require(model, reg.stage_path(model).read_bytes(), state, where)
+                if sealer is not None:
+                    sealer.verify()
         else:
             with self._snapshot() as (snap, git):
                 at = f" at {self.commit[:12]}"
@@ -109,6 +111,7 @@ class BundleSource:
                     if models[model] is not None:
                         raw = snap.raw(f"{STAGES}/{model}.yaml") or b""
                         sealer.require(model, raw, state, where)
+                sealer.verify()
         return {
             "schema": BUNDLE_SCHEMA,
             "stage": stage,
@@ -128,6 +131,7 @@ class _Sealer:
         self.git, self.snap = git, snap
         self.policy = snap.policy
         self.tags = TagIndex(git, self.policy.tag_prefix, snap.reader)
+        self.pending: list[tuple[str, list[Tag]]] = []  # (where, the tags that could seal it)
 
     @classmethod
     @contextmanager
@@ -142,6 +146,8 @@ class _Sealer:
             yield cls(git, Snapshot(git, head, prefix, reader)) if head else _Unsealed()
 
     def require(self, model: str, raw: bytes, state: dict[str, Any], where: str) -> None:
+        """Note that MODEL's state file (RAW, at WHERE) must be sealed; `verify` checks all
+        the notes at once (one batch of signature checks, one read of the cache)."""
         path = self.snap.path(f"{STAGES}/{model}.yaml")
         candidates = []
         for name in sorted(set((state.get("tags") or {}).values())):
@@ -151,28 +157,38 @@ class _Sealer:
                 continue
             if tag.target_type == "commit" and self.snap.reader.blob(f"{tag.target}:{path}") == raw:
                 candidates.append(tag)
-        why = "no action tag it names committed these bytes"
+        self.pending.append((where, candidates))
+
+    def verify(self) -> None:
+        """Refuse the first state file noted that no verified action tag seals."""
         signed = self.policy.signing_required
-        sigs = verified_signatures(self.git, self.snap, candidates) if signed and candidates else {}
-        for tag in candidates:
-            if not signed and tag.header_name == tag.name:
-                return  # policy asks for no signatures: the tag still seals the bytes
-            ok, note = vouch(self.policy, tag, sigs.get(tag.oid))
-            if ok:
-                return
-            why = f"{tag.name} does not vouch for it: {note}"
-        raise Refused(
-            f"the state file is not what a signed action committed ({why}); edited by hand? "
-            "refusing to serve it (run `modelreg verify`)",
-            file=where,
-            rule="unsealed-state",
-        )
+        every = [t for _where, tags in self.pending for t in tags]
+        sigs = verified_signatures(self.git, self.snap, every) if signed and every else {}
+        for where, candidates in self.pending:
+            why = "no action tag it names committed these bytes"
+            for tag in candidates:
+                if not signed and tag.header_name == tag.name:
+                    break  # policy asks for no signatures: the tag still seals the bytes
+                ok, note = vouch(self.policy, tag, sigs.get(tag.oid))
+                if ok:
+                    break
+                why = f"{tag.name} does not vouch for it: {note}"
+            else:
+                raise Refused(
+                    f"the state file is not what a signed action committed ({why}); edited by "
+                    "hand? refusing to serve it (run `modelreg verify`)",
+                    file=where,
+                    rule="unsealed-state",
+                )
 
 
 class _Unsealed(_Sealer):
     """A repository with no commit yet: nothing is sealed, so nothing that serves passes."""
 
     def __init__(self) -> None:
+        pass
+
+    def verify(self) -> None:
         pass
 
     def require(self, model: str, raw: bytes, state: dict[str, Any], where: str) -> None:
