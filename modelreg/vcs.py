@@ -36,6 +36,10 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a git call: the user's, less repo-pointing variables, plus EXTRA."""
     env = {k: v for k, v in os.environ.items() if k not in REPO_ENV_VARS}
     env.setdefault("LC_ALL", "C")  # messages we parse are in English
+    # History as committed: `refs/replace/` and `info/grafts` would let anyone with write
+    # access to the repository show modelreg another commit under a signed one's name.
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
+    env["GIT_GRAFT_FILE"] = os.devnull
     if extra:
         env.update(extra)
     return env
@@ -101,8 +105,8 @@ class Git:
         proc = self.run(*args, env=env, input=input)
         return proc.stdout.decode("utf-8", "surrogateescape").strip()
 
-    def path_log(self, rev: str, path: str, fmt: str, *options: str) -> list[str]:
-        """One FMT line per commit of REV's history that changed PATH (relative to the
+    def path_log(self, rev: str, paths: str | Sequence[str], fmt: str, *options: str) -> list[str]:
+        """One FMT line per commit of REV's history that changed PATHS (relative to the
         top of the work tree), newest first unless OPTIONS say otherwise.
 
         git runs from the top folder with the path taken literally: the `:(top)` magic
@@ -110,7 +114,8 @@ class Git:
         instead of 0.07 s on a 31,600-commit history).
         """
         top = self.toplevel or self.cwd
-        args = ["-C", str(top), "log", *options, f"--format={fmt}", rev, "--", f":(literal){path}"]
+        literal = [f":(literal){p}" for p in ([paths] if isinstance(paths, str) else paths)]
+        args = ["-C", str(top), "log", *options, f"--format={fmt}", rev, "--", *literal]
         out = self.run(*args).stdout.decode("utf-8", "surrogateescape")
         return [line for line in out.split("\n") if line]
 
