@@ -185,7 +185,7 @@ def test_export_reads_the_commit_not_uncommitted_edits(cli: Cli, canary_repo: Pa
     assert bundle["source"]["commit"] == before
     assert bundle["models"]["summarizer"]["canary"]["version"] == "1.1.0"
     # the work tree as it is (what a service's checkout would serve) no signed action made
-    with pytest.raises(SourceError, match="is not what a signed action committed"):
+    with pytest.raises(SourceError, match="not what a signed action committed"):
         Registry.open(canary_repo).bundle("development")
     git(canary_repo, "checkout", "--", "stages")
     work = Registry.open(canary_repo).bundle("development")
@@ -284,7 +284,11 @@ def test_export_of_a_registry_in_a_monorepo_folder(
     assert bundle["models"]["assistant"] is None
     # a state file written by hand in the folder is refused, naming its path in the repo
     state = root / "stages" / "summarizer.yaml"
-    state.write_text(state.read_text().replace("since: ", "since: ", 1) + "# edited\n")
+    lines = state.read_text().split("\n")
+    prod = lines.index("  production:")
+    since = next(i for i in range(prod, len(lines)) if "since:" in lines[i])
+    lines[since] = '    since: "2026-11-19T10:00:00Z"'  # an entry no action committed
+    state.write_text("\n".join(lines))
     commit_all(top, "by hand")
     r = cli("--repo", str(root), "export", "--stage", "production", cwd=top / "ml")
     assert r.code == 1 and "ml/registry/stages/summarizer.yaml at " in r.err

@@ -6,17 +6,23 @@ and the source commit. `modelreg export` writes it; `modelreg.runtime.Registry`
 holds the same structure in memory (`Registry.open` builds it here, on first use
 of each stage).
 
-Building is strict, and fails closed:
-- a state file that serves something must be byte for byte the one a signed
-  action committed: one of the action tags it names is an annotated tag on a
-  commit whose state file has exactly these bytes, signed by a principal policy
-  lets sign for that tag's stage (verified as `log` verifies, against the signer
-  files of the source commit, or of HEAD for a work tree). A hand-edited state
-  file is refused, however consistent its digests;
-- each version it names is read and its digest must equal the one the state
-  file records (a version file changed afterwards, or a broken checkout).
-Outside git there is no history to check the state against: a plain folder is
-served as it is (services should prefer a bundle exported from a verified commit).
+Building is strict, and fails closed. For each model serving on the stage:
+- the stage's entry must be what the newest action on that stage in the source's
+  history committed: the tag the state file names for the stage is the highest
+  seq of that model and stage among the tags merged into the source commit (an
+  older state restored by a revert, or an action squashed in from a branch, is
+  refused), and the entry at that tag's commit equals the entry served;
+- that tag must be signed by a principal policy lets sign for the stage,
+  verified as `log` verifies, against the signers at the source commit (HEAD for
+  a work tree); and those signers are relied on only if every commit that
+  changed the policy or a signer file was signed by a last-stage signer under
+  its parent's signers (as `verify` rule 5; the first signers taken as given);
+- each version the entry names is read and its digest must equal the one the
+  entry records (a version file changed afterwards, or a broken checkout).
+A shallow clone cannot be checked (exit 3). Outside git there is no history to
+check against: a plain folder is served as it is (services should prefer a
+checkout or a bundle exported from a verified commit). These checks are a last
+line of defense, not a substitute for `modelreg verify` in CI.
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelreg.core.actions import TagName
 from modelreg.core.digest import canonical_json
 from modelreg.core.lifecycle import last_tag
-from modelreg.errors import BadInput, NotFound, Refused, UsageError
+from modelreg.core.policy import POLICY_FILE, signers_for
+from modelreg.errors import BadInput, EnvironmentFailure, NotFound, Refused, UsageError
 from modelreg.registry import MODELS, STAGES, Registry
-from modelreg.revision import Snapshot, Tag, TagIndex
-from modelreg.services.history import verified_signatures, vouch
+from modelreg.revision import Snapshot, Tag, TagIndex, trust_root
+from modelreg.services.history import commit_signature, verified_signatures, vouch
 from modelreg.vcs import Git
 from modelreg.yamlio import write_atomic
 
@@ -97,7 +105,7 @@ class BundleSource:
                     state = reg.stage_state(model)
                     models[model] = _entry(model, stage, state, read_worktree, where, "")
                     if models[model] is not None and sealer is not None:
-                        sealer.require(model, reg.stage_path(model).read_bytes(), state, where)
+                        sealer.require(model, stage, state["stages"][stage], state, where)
                 if sealer is not None:
                     sealer.verify()
         else:
@@ -109,8 +117,7 @@ class BundleSource:
                     state = snap.state(model)
                     models[model] = _entry(model, stage, state, snap.version, where, at)
                     if models[model] is not None:
-                        raw = snap.raw(f"{STAGES}/{model}.yaml") or b""
-                        sealer.require(model, raw, state, where)
+                        sealer.require(model, stage, state["stages"][stage], state, where)
                 sealer.verify()
         return {
             "schema": BUNDLE_SCHEMA,
@@ -125,61 +132,128 @@ class BundleSource:
 
 
 class _Sealer:
-    """Checks that a served state file is what a signed action committed (module docstring)."""
+    """Serves a stage's entry only if the newest action on that stage in REV's history put
+    it there, under a trust root whose every change was signed (module docstring)."""
 
     def __init__(self, git: Git, snap: Snapshot) -> None:
+        if git.is_shallow():
+            raise EnvironmentFailure(
+                "this is a shallow clone: what serves can only be checked against the action "
+                "history (`git fetch --unshallow`, or serve a bundle exported from a full clone)",
+                rule="shallow",
+            )
         self.git, self.snap = git, snap
         self.policy = snap.policy
-        self.tags = TagIndex(git, self.policy.tag_prefix, snap.reader)
-        self.pending: list[tuple[str, list[Tag]]] = []  # (where, the tags that could seal it)
+        prefix = self.policy.tag_prefix
+        self.tags = TagIndex(git, prefix, snap.reader)
+        # The newest action tag of each (model, stage) in REV's history: one for-each-ref.
+        self.newest: dict[tuple[str, str], tuple[int, str]] = {}
+        out = git.out(
+            "for-each-ref", f"--merged={snap.rev}", "--format=%(refname)", f"refs/tags/{prefix}/"
+        )
+        for ref in out.split("\n"):
+            name = TagName.parse(ref.removeprefix("refs/tags/"), prefix)
+            if name is None:
+                continue
+            key = (name.model, name.stage)
+            if key not in self.newest or name.seq > self.newest[key][0]:
+                self.newest[key] = (name.seq, str(name))
+        self.pending: list[tuple[str, Tag]] = []  # (where, the action tag to verify)
 
     @classmethod
     @contextmanager
     def at_head(cls, reg: Registry, prefix: str) -> Iterator[_Sealer | None]:
-        """A sealer judged by HEAD's signers for REG's work tree; None outside git."""
+        """A sealer judged by HEAD for REG's work tree; None outside git."""
         if reg.git is None or reg.git.toplevel is None:
             yield None
             return
         git = Git(reg.git.toplevel)
-        head = git.rev("HEAD")
+        head = git.rev("HEAD^{commit}")
         with git.objects() as reader:
             yield cls(git, Snapshot(git, head, prefix, reader)) if head else _Unsealed()
 
-    def require(self, model: str, raw: bytes, state: dict[str, Any], where: str) -> None:
-        """Note that MODEL's state file (RAW, at WHERE) must be sealed; `verify` checks all
-        the notes at once (one batch of signature checks, one read of the cache)."""
-        path = self.snap.path(f"{STAGES}/{model}.yaml")
-        candidates = []
-        for name in sorted(set((state.get("tags") or {}).values())):
-            tag = self.tags.by_name.get(name)
-            record = tag.record if tag is not None else None
-            if tag is None or record is None or record.model != model:
-                continue
-            if tag.target_type == "commit" and self.snap.reader.blob(f"{tag.target}:{path}") == raw:
-                candidates.append(tag)
-        self.pending.append((where, candidates))
+    def require(
+        self, model: str, stage: str, entry: dict[str, Any], state: dict[str, Any], where: str
+    ) -> None:
+        """ENTRY (STAGE's entry in MODEL's state file at WHERE) must be what the newest action
+        on STAGE in the history committed; its signature is checked by `verify`."""
+        name = (state.get("tags") or {}).get(stage)
+        newest = self.newest.get((model, stage), (0, None))[1]
+        tag = self.tags.by_name.get(name) if isinstance(name, str) else None
+        record = tag.record if tag is not None else None
+        problem = None
+        if newest is None:
+            problem = f"no action on {stage} in the history put it there"
+        elif name != newest:
+            problem = (
+                f"it names {name or 'no tag'} for {stage}, but the newest action there is "
+                f"{newest} (an older state restored, or an action not on this branch?)"
+            )
+        elif tag is None or record is None or tag.target_type != "commit":
+            problem = f"{name} is not an action tag on a commit"
+        elif record.model != model or record.stage != stage:
+            problem = f"{name} records an action on {record.model} {record.stage}"
+        else:
+            then = Snapshot(self.git, tag.target, self.snap.prefix, self.snap.reader).state(model)
+            if ((then.get("stages") or {}).get(stage)) != entry:
+                problem = f"its {stage} entry is not what {name} committed"
+        if problem:
+            raise _unsealed(where, problem)
+        assert tag is not None
+        self.pending.append((where, tag))
 
     def verify(self) -> None:
-        """Refuse the first state file noted that no verified action tag seals."""
+        """Check the signatures of every tag noted (one batch) and the trust chain."""
+        problem = self.trust_chain_problem()
+        if problem and self.pending:
+            raise _unsealed(self.pending[0][0], problem)
         signed = self.policy.signing_required
-        every = [t for _where, tags in self.pending for t in tags]
+        every = [t for _where, t in self.pending]
         sigs = verified_signatures(self.git, self.snap, every) if signed and every else {}
-        for where, candidates in self.pending:
-            why = "no action tag it names committed these bytes"
-            for tag in candidates:
-                if not signed and tag.header_name == tag.name:
-                    break  # policy asks for no signatures: the tag still seals the bytes
-                ok, note = vouch(self.policy, tag, sigs.get(tag.oid))
-                if ok:
-                    break
-                why = f"{tag.name} does not vouch for it: {note}"
-            else:
-                raise Refused(
-                    f"the state file is not what a signed action committed ({why}); edited by "
-                    "hand? refusing to serve it (run `modelreg verify`)",
-                    file=where,
-                    rule="unsealed-state",
-                )
+        for where, tag in self.pending:
+            if not signed and tag.header_name == tag.name:
+                continue  # policy asks for no signatures: the tag still names the action
+            ok, note = vouch(self.policy, tag, sigs.get(tag.oid))
+            if not ok:
+                raise _unsealed(where, f"{tag.name} does not vouch for it: {note}")
+
+    def trust_chain_problem(self) -> str | None:
+        """Why the trust root at REV cannot be relied on, or None: every commit in its history
+        that changed the policy or a signer file must be signed by a last-stage signer under
+        its parent's trust root (as `verify` rule 5), the first signers taken as given."""
+        policy = self.policy
+        files = [POLICY_FILE, policy.allowed_signers, policy.revocation_file, policy.openpgp_keys]
+        paths = sorted({self.snap.path(f) for f in files if f})
+        rows = self.git.path_log(self.snap.rev, paths, "%H %P", "--reverse", "--topo-order")
+        for row in rows:
+            commit, *parents = row.split()
+            if not parents:
+                continue  # the first commit: taken as given
+            before = Snapshot(self.git, parents[0], self.snap.prefix, self.snap.reader)
+            try:
+                root, rule = trust_root(before), before.policy
+            except BadInput:
+                continue  # no usable policy before: nothing was trusted yet
+            if root.empty and root.problem is None:
+                continue  # no signer trusted yet: trust on first use
+            found = self.snap.reader.read(commit)
+            content = found[2].decode("utf-8", "replace") if found else ""
+            sig = commit_signature(self.git, root, commit, content)
+            allowed = signers_for(rule, rule.stages[-1])
+            if not sig.ok:
+                return f"the signer files changed in commit {commit[:12]}, whose signature does not verify ({sig.message})"
+            if allowed is not None and sig.principal not in allowed:
+                return f"the signer files changed in commit {commit[:12]}, signed by {sig.principal}, who may not sign for {rule.stages[-1]}"
+        return None
+
+
+def _unsealed(where: str, problem: str) -> Refused:
+    return Refused(
+        f"not what a signed action committed: {problem}; refusing to serve it "
+        "(run `modelreg verify`)",
+        file=where,
+        rule="unsealed-state",
+    )
 
 
 class _Unsealed(_Sealer):
@@ -191,13 +265,10 @@ class _Unsealed(_Sealer):
     def verify(self) -> None:
         pass
 
-    def require(self, model: str, raw: bytes, state: dict[str, Any], where: str) -> None:
-        raise Refused(
-            "the state file serves a version, but the repository has no commit: no signed "
-            "action made it; refusing to serve it",
-            file=where,
-            rule="unsealed-state",
-        )
+    def require(
+        self, model: str, stage: str, entry: dict[str, Any], state: dict[str, Any], where: str
+    ) -> None:
+        raise _unsealed(where, "the repository has no commit, so no action made it")
 
 
 class _Reading:

@@ -145,6 +145,12 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
     head = git.rev("HEAD")
     if head is None:
         return LogResult(model, [], reg.policy.signing_required)
+    if git.is_shallow():
+        raise EnvironmentFailure(
+            "this is a shallow clone: the action history is cut off, so the answer would be "
+            "wrong (`git fetch --unshallow`)",
+            rule="shallow",
+        )
     with git.objects() as reader:
         snap = Snapshot(git, head, reg.git_prefix, reader)
         policy = snap.policy
@@ -293,3 +299,17 @@ def verified_signatures(git: Git, snap: Snapshot, tags: list[Tag]) -> dict[str, 
                     cache.put(tag.oid, sig)
         cache.save()
     return out
+
+
+def commit_signature(git: Git, trust: TrustRoot, commit: str, content: str) -> Signature:
+    """COMMIT's signature under TRUST (CONTENT: the commit object), cached as tags are."""
+    cache = _Cache(git.git_dir(), _trust_key(trust))
+    found = cache.get(commit)
+    if found is not None:
+        return found
+    with Verifier(git.cwd, trust) as verifier:
+        sig = verifier.verify("commit", commit, content)
+    if trust.problem is None:
+        cache.put(commit, sig)
+        cache.save()
+    return sig
