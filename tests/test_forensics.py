@@ -648,3 +648,78 @@ def test_broken_caches_in_the_git_dir_are_ignored_not_fatal(shipped: Path, cli: 
         verified.write_text(json.dumps({trust: junk}))
         r = cli("--json", "log", "summarizer", cwd=shipped)
         assert (r.code, r.out) == (0, first_log)
+
+
+def test_an_unverified_future_date_moves_no_other_change(
+    shipped: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hand edit dated 2099 must not push a later, signed canary into 2099."""
+    path = shipped / "stages" / "summarizer.yaml"
+    path.write_text(path.read_text() + "# touched\n")
+    git(shipped, "add", "-A")
+    subprocess.run(
+        ["git", "commit", "-q", "--no-verify", "-m", "touch"],
+        cwd=shipped,
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": "2099-01-01T00:00:00Z"},
+    )
+    act(
+        cli,
+        shipped,
+        monkeypatch,
+        "2026-11-25T10:00:00Z",
+        "canary",
+        "start",
+        "summarizer",
+        "1.1.0",
+        "--stage",
+        "production",
+        "--weight",
+        "10",
+        "--reason",
+        "x",
+    )
+    r = cli(
+        "--json",
+        "at",
+        "summarizer",
+        "--stage",
+        "production",
+        "--time",
+        "2026-11-25T11:00:00Z",
+        cwd=shipped,
+    )
+    data = r.json()
+    assert isinstance(data, dict)
+    assert data["canary"]["version"] == "1.1.0"
+    dg = Registry(shipped).version("summarizer", "1.1.0").digest
+    [match] = cli("--json", "which", dg, cwd=shipped).json()["matches"]  # type: ignore[index]
+    assert ("production", "canary", "2026-11-25T10:00:00Z", None) in [
+        (p["stage"], p["variant"], p["from"], p["to"]) for p in match["served"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("time", "shown"),
+    [("0001-01-01", "0001-01-01T00:00:00Z"), ("1960-05-01T12:00:00Z", "1960-05-01T12:00:00Z")],
+)
+def test_at_shows_the_moment_asked_about(example: Path, cli: Any, time: str, shown: str) -> None:
+    r = cli("at", "summarizer", "--stage", "production", "--time", time, cwd=example)
+    assert (r.code, r.out.strip()) == (1, f"nothing served summarizer production at {shown}")
+
+
+@pytest.mark.parametrize("time", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+def test_at_a_time_outside_the_calendar_is_exit_2(example: Path, cli: Any, time: str) -> None:
+    r = cli("at", "summarizer", "--stage", "production", "--time", time, cwd=example)
+    assert r.code == 2 and "outside the years 1 to 9999" in r.err
+
+
+def test_forensics_refuse_a_shallow_clone(shipped: Path, cli: Any, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{shipped}", str(clone))
+    for args in (
+        ("log", "summarizer"),
+        ("at", "summarizer", "--stage", "production", "--time", "2026-11-20"),
+    ):
+        r = cli(*args, cwd=clone)
+        assert r.code == 3 and "shallow clone" in r.err, args

@@ -108,12 +108,13 @@ def which(
             if p.weights:
                 variant += " " + "->".join(f"{w:g}%" for w in p.weights)
             who = e.signer if e.verified else "UNVERIFIED"
+            span = p.as_json()  # effective times: never before the verified change before
             rows.append(
                 [
                     p.stage,
                     variant,
-                    e.at,
-                    p.end.event.at if p.end else "now",
+                    span["from"],
+                    span["to"] or "now",
                     e.action,
                     who,
                     e.reason,

@@ -51,12 +51,17 @@ def _parse(text: str) -> datetime:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
+    try:
+        when.astimezone(timezone.utc)
+    except OverflowError:
+        raise UsageError(f"--time {text!r} is outside the years 1 to 9999 in UTC") from None
     return when
 
 
 def _iso(epoch: int) -> str:
     """EPOCH as `2026-11-21T14:05:00Z`, before 1970 too (the moment asked about, unclamped)."""
-    return (_EPOCH0 + timedelta(seconds=epoch)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = _EPOCH0 + timedelta(seconds=epoch)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def _epoch(at: str) -> int:
@@ -99,8 +104,8 @@ class Period:
         out: dict[str, Any] = {
             "stage": self.stage,
             "variant": self.variant,
-            "from": self.start.event.at,
-            "to": self.end.event.at if self.end else None,
+            "from": _iso(self.start.epoch),
+            "to": _iso(self.end.epoch) if self.end else None,
             "from_tag": self.start.event.tag,
             "to_tag": self.end.event.tag if self.end else None,
             "started_by": action_json(self.start.event),
@@ -199,6 +204,7 @@ def replay(reg: Registry, model: str) -> Replay:
     git = Git(reg.git.toplevel)
     steps: list[Step] = []
     unreadable = 0
+    floor = 0
     with git.objects() as reader:
         for event in log.events:
             snap = Snapshot(git, event.commit, reg.git_prefix, reader)
@@ -206,7 +212,11 @@ def replay(reg: Registry, model: str) -> Replay:
                 state = snap.state(model)
             except BadInput:  # a hand edit no one could serve from: the state stays as it was
                 state, unreadable = (steps[-1].state if steps else {}), unreadable + 1
-            effective = max(_epoch(event.at), steps[-1].epoch if steps else 0)
+            # never before a verified change before it; an unverified date (anyone can
+            # write one) moves nothing else
+            effective = max(_epoch(event.at), floor)
+            if event.verified:
+                floor = effective
             steps.append(Step(event, effective, state))
     warnings = []
     unverified = [s for s in steps if not s.event.verified]
