@@ -723,3 +723,80 @@ def test_forensics_refuse_a_shallow_clone(shipped: Path, cli: Any, tmp_path: Pat
     ):
         r = cli(*args, cwd=clone)
         assert r.code == 3 and "shallow clone" in r.err, args
+
+
+def test_an_action_merged_from_a_pull_request_serves_from_the_merge(
+    signed: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promotions reviewed as pull requests: made on a branch at 10:00 and 10:30, merged
+    with a merge commit at 14:00. The branch (what deploy tooling reads) served them from
+    14:00, and only the last state of the pull request."""
+    act(
+        cli,
+        signed,
+        monkeypatch,
+        "2026-11-21T09:00:00Z",
+        "promote",
+        "summarizer",
+        "1.0.0",
+        "--to",
+        "development",
+        "--reason",
+        "main",
+    )
+    git(signed, "checkout", "-q", "-b", "pr")
+    act(
+        cli,
+        signed,
+        monkeypatch,
+        "2026-11-21T10:00:00Z",
+        "promote",
+        "summarizer",
+        "1.0.0",
+        "--to",
+        "staging",
+        "--reason",
+        "pr 1",
+    )
+    act(
+        cli,
+        signed,
+        monkeypatch,
+        "2026-11-21T10:30:00Z",
+        "promote",
+        "summarizer",
+        "1.1.0",
+        "--to",
+        "development",
+        "--reason",
+        "pr 2",
+    )
+    git(signed, "checkout", "-q", "main")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-21T14:00:00Z")
+    git(signed, "merge", "-q", "--no-ff", "-m", "merge pr", "pr")
+    assert cli("verify", "--all", cwd=signed).code == 0
+
+    def at(stage: str, time: str) -> dict[str, Any]:
+        r = cli("--json", "at", "summarizer", "--stage", stage, "--time", time, cwd=signed)
+        data = r.json()
+        assert isinstance(data, dict)
+        return data
+
+    assert at("staging", "2026-11-21T12:00:00Z")["version"] is None  # not on the branch yet
+    assert at("development", "2026-11-21T12:00:00Z")["version"] == "1.0.0"
+    after = at("staging", "2026-11-21T14:00:00Z")
+    assert (after["version"], after["shipped_by"]["reason"], after["shipped_by"]["verified"]) == (
+        "1.0.0",
+        "pr 1",
+        True,
+    )
+    assert at("development", "2026-11-21T14:00:00Z")["version"] == "1.1.0"
+    events = cli("--json", "log", "summarizer", cwd=signed).json()
+    assert isinstance(events, dict)
+    assert [e["reason"] for e in events["events"]] == ["main", "pr 1", "pr 2"]
+    assert all(e["verified"] for e in events["events"])
+    dg = Registry(signed).version("summarizer", "1.1.0").digest
+    [match] = cli("--json", "which", dg, cwd=signed).json()["matches"]  # type: ignore[index]
+    assert [(p["stage"], p["from"]) for p in match["served"]] == [
+        ("development", "2026-11-21T14:00:00Z")
+    ]

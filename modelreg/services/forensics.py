@@ -163,7 +163,8 @@ class Replay:
                         not current.weights or current.weights[-1] != weight
                     ):
                         current.weights.append(weight)
-        return out
+        # a state that held for no time (changes merged in together) never served
+        return [p for p in out if p.end is None or p.end.epoch > p.start.epoch]
 
     def at(self, stage: str, when: int) -> AtResult:
         """The answer of `at` for STAGE at epoch WHEN (without the config, which `at` adds)."""
@@ -207,14 +208,14 @@ def replay(reg: Registry, model: str) -> Replay:
     floor = 0
     with git.objects() as reader:
         for event in log.events:
-            snap = Snapshot(git, event.commit, reg.git_prefix, reader)
+            snap = Snapshot(git, event.state_commit or event.commit, reg.git_prefix, reader)
             try:
                 state = snap.state(model)
             except BadInput:  # a hand edit no one could serve from: the state stays as it was
                 state, unreadable = (steps[-1].state if steps else {}), unreadable + 1
             # never before a verified change before it; an unverified date (anyone can
             # write one) moves nothing else
-            effective = max(_epoch(event.at), floor)
+            effective = max(_epoch(event.at), event.effective or 0, floor)
             if event.verified:
                 floor = effective
             steps.append(Step(event, effective, state))

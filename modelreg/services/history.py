@@ -46,6 +46,11 @@ class Event:
     commit: str
     tag: str
     note: str | None = None  # why it is not verified
+    # The commit whose state file this change made, and from when the branch served it: a
+    # change merged in from another branch took effect at the merge (None: its own time).
+    # Not part of the JSON.
+    state_commit: str = ""
+    effective: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -134,10 +139,14 @@ UNSIGNED_CHANGE = "unsigned-change"  # the action word of a state change no acti
 
 
 def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
-    """Every change of MODEL's state file in the branch's history (on STAGE only, if given),
-    oldest first: each commit `git log -- stages/<model>.yaml` lists, in commit order
-    (parents first, whatever the clocks say), with the action tag that seals it, or as an
-    `unsigned-change` when no single action tag does (a hand edit, a squash merge)."""
+    """Every change of MODEL's state file on the branch (on STAGE only, if given), oldest
+    first, each with the action tag that seals it, or as an `unsigned-change` when no single
+    action tag does (a hand edit, a squash merge).
+
+    The branch is its first-parent line, as deploy tooling reading it saw it: the changes
+    a merge brought in are listed at the merge, in their own order (parents first,
+    whatever the clocks say), and took effect at the merge.
+    """
     reg.require_model(model)
     if reg.git is None or reg.git.toplevel is None:
         raise EnvironmentFailure("log needs the registry in a git repository", rule="no-git")
@@ -157,26 +166,54 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
         if stage is not None and stage not in (*policy.stages, ARCHIVED):
             raise NotFound(f"unknown stage {stage!r} (stages: {', '.join(policy.stages)})")
         path = snap.path(f"{STAGES}/{model}.yaml")
-        rows = git.path_log(head, path, "%H %ct", "--reverse", "--topo-order")
         tags = TagIndex(git, policy.tag_prefix, reader, pattern=f"{policy.tag_prefix}/{model}")
-        steps: list[tuple[str, int, Tag | None]] = []
-        for row in rows:
-            commit, _, committed = row.partition(" ")
-            if commit:
-                steps.append((commit, int(committed or 0), _sealing_tag(tags.on(commit), model)))
-        sealed = [t for _c, _e, t in steps if t is not None]
+        steps = _branch_steps(git, reader, head, path)
+        found = [(c, _sealing_tag(tags.on(c), model)) for c, _t, _s, _e in steps]
+        sealed = [t for _c, t in found if t is not None]
         signatures = verified_signatures(git, snap, sealed) if policy.signing_required else {}
         events = []
-        before: str | None = None  # the commit of the step before
-        for commit, epoch, tag in steps:
+        before: str | None = None  # the commit of the change before
+        for (commit, committed, state_commit, effective), (_c, tag) in zip(
+            steps, found, strict=True
+        ):
             if tag is None:
-                events.append(_unsigned_change(reader, path, model, commit, epoch, before))
+                event = _unsigned_change(reader, path, model, commit, committed, before)
             else:
-                events.append(_event(policy, tag, signatures.get(tag.oid)))
+                event = _event(policy, tag, signatures.get(tag.oid))
+            event.state_commit, event.effective = state_commit, effective
+            events.append(event)
             before = commit
     if stage is not None:
         events = [e for e in events if stage in e.stage.split(",")]
     return LogResult(model, events, policy.signing_required)
+
+
+def _branch_steps(
+    git: Git, reader: ObjectReader, head: str, path: str
+) -> list[tuple[str, int, str, int | None]]:
+    """(commit, committer date, state commit, effective date) of every change of PATH on
+    HEAD's first-parent line, the changes a merge brought in listed at the merge."""
+    out: list[tuple[str, int, str, int | None]] = []
+    for row in git.path_log(head, path, "%H %ct %P", "--first-parent", "--reverse"):
+        commit, committed, *parents = row.split()
+        if len(parents) < 2:
+            out.append((commit, int(committed), commit, None))
+            continue
+        # a merge: the changes on the merged side, oldest first, in effect from the merge
+        side = [
+            r.split()
+            for r in git.path_log(
+                commit, path, "%H %ct", "--reverse", "--topo-order", f"^{parents[0]}"
+            )
+        ]
+        side = [r for r in side if r[0] != commit]
+        for side_commit, side_date in side:
+            out.append((side_commit, int(side_date), side_commit, int(committed)))
+        merged = reader.read(f"{commit}:{path}")
+        last = reader.read(f"{side[-1][0]}:{path}") if side else None
+        if not (side and merged is not None and last is not None and merged[0] == last[0]):
+            out.append((commit, int(committed), commit, None))  # a state resolved by hand
+    return out
 
 
 def _sealing_tag(found: list[Tag], model: str) -> Tag | None:
