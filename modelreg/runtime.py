@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
 
 from modelreg.core.digest import CanonicalizationError, digest
+from modelreg.core.strictjson import no_duplicates, refuse_constant
 
 if TYPE_CHECKING:
     from modelreg.services.export import BundleSource
@@ -419,25 +420,12 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def parse_bundle(text: str | bytes, origin: str) -> dict[str, Any]:
     """Strict JSON in UTF-8: no duplicate keys, no NaN or Infinity."""
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")  # json.loads would guess UTF-16 or UTF-32 from bytes
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=refuse_constant)
     except UnicodeDecodeError as e:
         raise BundleError(f"not UTF-8 ({e.reason} at byte {e.start})", file=origin) from None
     except json.JSONDecodeError as e:

@@ -26,6 +26,7 @@ from modelreg.core.canary import (
     parse_metrics,
 )
 from modelreg.core.digest import MAX_SAFE_INTEGER
+from modelreg.core.strictjson import DuplicateKey, no_duplicates
 from modelreg.errors import BadInput, NotFound, UsageError
 from modelreg.registry import Registry
 from modelreg.yamlio import MAX_BYTES, StrictYamlError, loads
@@ -143,19 +144,6 @@ def read_metrics(path: Path) -> Metrics:
         return parse_metrics(data)
     except MetricsProblem as e:
         raise BadInput(str(e), file=shown, line=_line_of(text, e.path, is_json)) from None
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(key)
-        out[key] = value
-    return out
-
-
-class _Duplicate(ValueError):
-    pass
 
 
 class _OutOfRange(ValueError):
@@ -287,15 +275,15 @@ def _json(text: str, shown: str) -> object:
     try:
         return json.loads(
             text,
-            object_pairs_hook=_no_duplicates,
+            object_pairs_hook=no_duplicates,
             parse_int=numbers.integer,
             parse_float=numbers.real,
         )
     except json.JSONDecodeError as e:
         raise BadInput(f"not valid JSON: {e.msg}", file=shown, line=e.lineno) from None
-    except _Duplicate as e:
+    except DuplicateKey as e:
         raise BadInput(
-            f"duplicate key {e.args[0]!r}", file=shown, line=_json_map(text).duplicate
+            f"duplicate key {e.key!r}", file=shown, line=_json_map(text).duplicate
         ) from None
     except _OutOfRange as e:
         lines = _json_map(text).numbers

@@ -18,6 +18,7 @@ from typing import Any
 from modelreg.core.actions import iso_utc
 from modelreg.core.digest import MAX_SAFE_INTEGER
 from modelreg.core.names import parse_version
+from modelreg.core.strictjson import NonFinite, no_duplicates, refuse_constant
 from modelreg.errors import BadInput, ModelregError, Refused, UsageError
 from modelreg.registry import Registry, obstacle
 from modelreg.schemas import validate
@@ -100,27 +101,6 @@ def parse_metric_args(items: Sequence[str]) -> dict[str, int | float]:
     return out
 
 
-class _NonFinite(ValueError):
-    """JSON's NaN, Infinity or -Infinity, which no metric may be."""
-
-    def __init__(self, constant: str) -> None:
-        super().__init__(f"{constant} is not a finite number")
-        self.constant = constant
-
-
-def _refuse_constant(constant: str) -> Any:
-    raise _NonFinite(constant)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def _value_problem(name: str, value: object) -> str | None:
     """Why VALUE cannot be the metric NAME's value, or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -160,12 +140,10 @@ def load_metrics_file(path: Path, shown: str) -> dict[str, int | float]:
         except UnicodeDecodeError as e:
             raise BadInput(f"invalid UTF-8 byte 0x{raw[e.start]:02x}", file=shown) from None
         try:
-            data = json.loads(
-                text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates
-            )
+            data = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates)
         except json.JSONDecodeError as e:
             raise BadInput(f"not valid JSON: {e.msg}", file=shown, line=e.lineno) from None
-        except _NonFinite as e:
+        except NonFinite as e:
             raise BadInput(str(e), file=shown, line=_json_line(text, e.constant)) from None
         except ValueError as e:  # a duplicate key
             raise BadInput(str(e), file=shown) from None
