@@ -357,3 +357,36 @@ def test_paths_mode_neither_reads_nor_writes_the_cache(cli, example: Path, trust
     write(example / "models/summarizer/1.2.0.yaml", "a: 1\na: 1\n")
     assert cli("check", "models/summarizer/1.2.0.yaml", cwd=example).code == 1
     assert cache_path(example).read_bytes() == before
+
+
+def test_a_file_read_as_two_kinds_does_not_break_the_cache(
+    cli, example: Path, trusting: None
+) -> None:
+    """A signer file kept under stages/ is read as signers and as a stage file: the cache
+    holds one row a path, and every warm run answers as a cold one."""
+    policy = example / "modelreg.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "allowed_signers: .modelreg/allowed_signers", "allowed_signers: stages/signers.yaml"
+        )
+    )
+    write(example / "stages/signers.yaml", (example / ".modelreg/allowed_signers").read_text())
+    first = cold(cli, example)
+    for _ in range(2):
+        assert check_all(cli, example) == first
+
+
+def test_a_cache_that_is_a_fifo_or_a_link_is_ignored_without_blocking(
+    cli, example: Path, trusting: None, tmp_path: Path
+) -> None:
+    first = cold(cli, example)
+    path = cache_path(example)
+    path.unlink()
+    os.mkfifo(path)
+    assert check_all(cli, example) == first  # would block forever on open() before
+    path.unlink(missing_ok=True)
+    real = tmp_path / "elsewhere.cache"
+    cold(cli, example)
+    cache_path(example).rename(real)
+    cache_path(example).symlink_to(real)
+    assert check_all(cli, example) == first

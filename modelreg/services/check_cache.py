@@ -460,8 +460,8 @@ class Files:
 
     def _load(self, path: Path) -> None:
         try:
-            columns = _read_columns(path.read_bytes())
-        except OSError:  # none yet, or unreadable
+            columns = _read_columns(_read_regular(path))
+        except OSError:  # none yet, unreadable, or not a regular file
             return
         if columns is None:  # another key, or not one of ours (a corrupted file)
             return
@@ -479,6 +479,9 @@ class Files:
             self._old, self._old_split = [""] * len(_COLUMNS), {}
             return
         rows = self._column(6)
+        if len(set(rows)) != len(rows):  # one row a path: not a cache this code wrote
+            self._old, self._old_split = [""] * len(_COLUMNS), {}
+            return
         self._old_rows = dict(zip(rows, range(len(rows)), strict=True))
         self.memo = self._loaded_memo = memo
 
@@ -531,7 +534,13 @@ class Files:
 
                 old = [self._column(6), self._column(7), self._old[8], *map(self._column, (9, 10))]
                 rows = [[c[i] for i in self._kept] for c in old]
+                seen = set(rows[0])
                 for rel, blob, code, text, st in self._added:
+                    if rel in seen:
+                        # one file read as two kinds (a signer file under stages/): one
+                        # row a path; the other kind is read again each run
+                        continue
+                    seen.add(rel)
                     for column, value in zip(
                         rows, (rel, sig(st, _stat_sig), code, blob, text), strict=True
                     ):
@@ -840,3 +849,24 @@ class Files:
         known = None if row is None else self._cell(_BLOBS, row)
         raw = examine(self._root, [(rel, kind, known)])[0]
         return self._record(rel, kind, st, raw, row)
+
+
+MAX_CACHE_BYTES = 256 << 20  # far above any registry's cache; a bigger file is not ours
+
+
+def _read_regular(path: Path) -> bytes:
+    """PATH's bytes if it is a regular file of at most MAX_CACHE_BYTES; OSError otherwise.
+    Never blocks on a FIFO nor follows a symbolic link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CACHE_BYTES:
+            raise OSError(f"{path}: not a regular file of at most {MAX_CACHE_BYTES} bytes")
+        chunks: list[bytes] = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
