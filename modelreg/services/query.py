@@ -165,9 +165,13 @@ def status(reg: Registry, model: str | None = None) -> StatusResult:
     if model is not None:
         reg.require_model(model)
     result = StatusResult(stages=list(policy.stages), signing_required=policy.signing_required)
+    heads: dict[str, str] = {}  # the chain heads' refs -> model, for the last action
     for name in [model] if model else reg.model_names():
         row: dict[str, dict[str, Any] | None] = {}
-        for stage, entry in reg.serving(name).items():
+        state = reg.stage_state(name)  # read once: it gives the entries and the chain heads
+        heads.update({f"refs/tags/{tag}": name for tag in (state.get("tags") or {}).values()})
+        stages = state.get("stages") or {}
+        for stage, entry in ((s, stages.get(s)) for s in policy.stages):
             if not entry:
                 row[stage] = None
                 continue
@@ -188,20 +192,14 @@ def status(reg: Registry, model: str | None = None) -> StatusResult:
                 ),
             }
         result.models[name] = row
-    result.last_action = _last_actions(reg, result.models)
+    result.last_action = _last_actions(reg, heads)
     return result
 
 
-def _last_actions(reg: Registry, models: dict[str, Any]) -> dict[str, str]:
-    """model -> "<tagger date> <subject>" of its newest action: one for-each-ref over chain heads."""
-    if reg.git is None:
-        return {}
-    heads = {
-        f"refs/tags/{tag}": name
-        for name in models
-        for tag in (reg.stage_state(name).get("tags") or {}).values()
-    }
-    if not heads:
+def _last_actions(reg: Registry, heads: dict[str, str]) -> dict[str, str]:
+    """model -> "<tagger date> <subject>" of its newest action: one for-each-ref over the
+    chain heads (HEADS: tag ref -> model)."""
+    if reg.git is None or not heads:
         return {}
     git = reg.git
     out: dict[str, tuple[int, str, str]] = {}  # model -> (epoch, subject, commit)
