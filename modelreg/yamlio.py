@@ -104,13 +104,18 @@ class Document:
 
     def line_of(self, path: Path_) -> int:
         """The line of PATH, or of its nearest ancestor the document has."""
-        path = tuple(path)
-        while path:
-            line = self.lines.get(path)
-            if line is not None:
-                return line
-            path = path[:-1]
-        return self.lines.get((), 1)
+        return nearest_line(self.lines, path)
+
+
+def nearest_line(lines: dict[Path_, int], path: Path_) -> int:
+    """The line of PATH in LINES, or of its nearest ancestor there (1 when none is)."""
+    path = tuple(path)
+    while path:
+        line = lines.get(path)
+        if line is not None:
+            return line
+        path = path[:-1]
+    return lines.get((), 1)
 
 
 def _clip(text: str, limit: int = 24) -> str:
@@ -163,22 +168,27 @@ _FORBIDDEN_NAMES = {
 }
 
 
-def read_limited(path: Path) -> bytes:
-    """The bytes of a regular file, refusing anything else and anything over MAX_BYTES.
+class NotRegularFile(OSError):
+    """A path that is a FIFO, device, socket or folder where a file's bytes were wanted."""
 
-    Opened non-blocking so that a FIFO named like a registry file cannot hang us,
-    and read only up to the cap, so a huge (or sparse) file costs nothing.
+
+def read_regular(path: Path, cap: int) -> bytes:
+    """The bytes of the regular file PATH, at most CAP + 1 of them (so a caller sees that
+    it is over CAP without reading the rest); NotRegularFile for anything else.
+
+    Opened non-blocking and without following a symbolic link, so that a FIFO cannot
+    hang us; a huge (or sparse) file costs nothing past the cap.
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise StrictYamlError([YamlProblem(1, 1, "not a regular file")])
+            raise NotRegularFile(f"{path}: not a regular file")
         # Ask for the file's size plus one byte (not a 1 MiB buffer per file: half the
         # cost of reading on 30,000 files), then read on until EOF or past the cap, in
         # case the file grew since the fstat.
-        limit, chunks, total = MAX_BYTES + 1, [], 0
-        ask = min(st.st_size, MAX_BYTES) + 1
+        limit, chunks, total = cap + 1, [], 0
+        ask = min(st.st_size, cap) + 1
         while total < limit:
             chunk = os.read(fd, min(ask, limit - total))
             if not chunk:
@@ -186,9 +196,17 @@ def read_limited(path: Path) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             ask = 1 << 16
-        raw = b"".join(chunks)
+        return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_limited(path: Path) -> bytes:
+    """The bytes of a registry file: a regular file of at most MAX_BYTES."""
+    try:
+        raw = read_regular(path, MAX_BYTES)
+    except NotRegularFile:
+        raise StrictYamlError([YamlProblem(1, 1, "not a regular file")]) from None
     if len(raw) > MAX_BYTES:
         raise StrictYamlError([YamlProblem(1, 1, f"file is over the {MAX_BYTES}-byte limit")])
     return raw

@@ -48,7 +48,14 @@ from modelreg.core.digest import CanonicalizationError, digest
 from modelreg.registry import EVALS, MODELS, STAGES, schema_findings
 from modelreg.schemas import dotted, json_schema_problems, schema_dir
 from modelreg.vcs import git_blob_id
-from modelreg.yamlio import Document, StrictYamlError, loads, read_limited
+from modelreg.yamlio import (
+    Document,
+    StrictYamlError,
+    loads,
+    nearest_line,
+    read_limited,
+    read_regular,
+)
 
 # the registry files check reads, by path
 VERSION_FILE = re.compile(r"models/([^/]+)/([^/]+)\.yaml\Z")
@@ -143,13 +150,7 @@ class Facts:
                 kind, text = raw
                 raw = zip(_LINE_PATHS[kind], map(int, text.split()), strict=True)
             self._lines = {tuple(p): line for p, line in raw}
-        path = tuple(path)
-        while path:
-            line = self._lines.get(path)
-            if line is not None:
-                return line
-            path = path[:-1]
-        return self._lines.get((), 1)
+        return nearest_line(self._lines, path)
 
 
 # an Outcome: (blob id of the bytes read or None, facts or None, `cannot read: ...` or None)
@@ -460,7 +461,8 @@ class Files:
 
     def _load(self, path: Path) -> None:
         try:
-            columns = _read_columns(_read_regular(path))
+            raw = read_regular(path, MAX_CACHE_BYTES)
+            columns = _read_columns(raw) if len(raw) <= MAX_CACHE_BYTES else None
         except OSError:  # none yet, unreadable, or not a regular file
             return
         if columns is None:  # another key, or not one of ours (a corrupted file)
@@ -852,21 +854,3 @@ class Files:
 
 
 MAX_CACHE_BYTES = 256 << 20  # far above any registry's cache; a bigger file is not ours
-
-
-def _read_regular(path: Path) -> bytes:
-    """PATH's bytes if it is a regular file of at most MAX_CACHE_BYTES; OSError otherwise.
-    Never blocks on a FIFO nor follows a symbolic link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CACHE_BYTES:
-            raise OSError(f"{path}: not a regular file of at most {MAX_CACHE_BYTES} bytes")
-        chunks: list[bytes] = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
