@@ -247,3 +247,75 @@ def test_a_registry_in_no_repo_needs_no_git(loose_example: Path, tmp_path: Path)
     assert created.returncode == 0, created.stderr
     draft = run("check")
     assert draft.returncode == 1 and "changes.summary: must not be empty" in draft.stdout
+
+
+def _whole_app_output(args: list[str]) -> str:
+    """What the whole typer app, every command built, prints for ARGS."""
+    import contextlib
+    import io
+
+    from modelreg.cli.app import app
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.suppress(Exception, SystemExit):
+        app(args=args, prog_name="modelreg", standalone_mode=False)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--json", "--help"],
+        ["--repo", ".", "--help"],
+        *[[*name.split()[1:], "--help"] for name, _ in _walk_commands()][1:],
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_only_the_command_run_is_built_and_help_is_unchanged(args: list[str]) -> None:
+    """app_for builds one command; every help page reads as the whole app's."""
+    import contextlib
+    import io
+
+    from modelreg.cli.app import app_for
+
+    narrowed = app_for(args)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
+        narrowed(args=args, prog_name="modelreg", standalone_mode=False)
+    expected = _whole_app_output(args)
+    assert expected.startswith("Usage: modelreg")
+    assert buffer.getvalue() == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (["status", "m"], ["status"]),
+        (["--json", "canary", "start", "m"], ["canary start"]),
+        (["--repo", "x", "eval", "add"], ["eval add"]),
+    ],
+)
+def test_app_for_builds_only_the_named_command(args: list[str], built: list[str]) -> None:
+    import typer
+
+    from modelreg.cli.app import _stand_in, app_for
+
+    root = typer.main.get_command(app_for(args))
+    full = [
+        f"{name} {sub}".strip()
+        for name, command in root.commands.items()  # type: ignore[attr-defined]
+        for sub, leaf in (getattr(command, "commands", None) or {"": command}).items()
+        if leaf.callback is not None and "_stand_in" not in repr(leaf.callback)
+    ]
+    assert full == built
+    assert _stand_in() is None
+
+
+def test_an_unknown_command_is_refused_as_by_the_whole_app(cli) -> None:
+    result = cli("stauts")
+    assert result.code == 2
+    assert result.err == "error: No such command 'stauts'. Did you mean 'status'?\n"
+    result = cli("canary", "strt")
+    assert result.code == 2
+    assert result.err == "error: No such command 'strt'. Did you mean 'start'?\n"

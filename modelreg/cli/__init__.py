@@ -64,15 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not [a for a in args if a not in GLOBAL_FLAGS]:
         # `modelreg` alone: the help on stdout, and a usage error
-        from modelreg.cli.app import app
+        from modelreg.cli.app import app_for
 
         if not wants_json:
-            app(args=["--help"], prog_name="modelreg", standalone_mode=False)
+            app_for([])(args=["--help"], prog_name="modelreg", standalone_mode=False)
         return fail("usage", "missing command", EXIT_USAGE)
     try:
-        from modelreg.cli.app import app
+        from modelreg.cli.app import app_for
 
-        result = app(args=args, prog_name="modelreg", standalone_mode=False)
+        result = app_for(args)(args=args, prog_name="modelreg", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except ModelregError as e:
         out.error(e.as_json(), e.one_line())
