@@ -192,11 +192,12 @@ class Registry:
         folder = self.root / MODELS
         if not folder.is_dir():
             return []
-        return sorted(
-            p.name
-            for p in folder.iterdir()
-            if p.is_dir() and not p.is_symlink() and is_model_name(p.name)
-        )
+        # A folder and not a symbolic link, told from the directory entry itself: no two
+        # stats per model (200 models: 400 system calls)
+        with os.scandir(folder) as entries:
+            return sorted(
+                e.name for e in entries if e.is_dir(follow_symlinks=False) and is_model_name(e.name)
+            )
 
     def versions(self, model: str) -> list[str]:
         """Versions of MODEL, lowest first (files named MAJOR.MINOR.PATCH.yaml)."""

@@ -169,10 +169,19 @@ class Snapshot:
         return self.reader.blob(f"{self.rev}:{self.path(rel)}")
 
     def load(self, rel: str, kind: str) -> Document | None:
-        """REL parsed and schema-checked, None if absent; BadInput (file:line) when invalid."""
-        raw = self.raw(rel)
-        if raw is None:
+        """REL parsed and schema-checked, None if absent; BadInput (file:line) when invalid.
+
+        A blob is parsed once per reader, however many commits hold it: `verify` reads
+        the same policy, versions and evals at every action. Callers never change a
+        Document (lifecycle copies the state it edits).
+        """
+        found = self.reader.read(f"{self.rev}:{self.path(rel)}")
+        if found is None or found[1] != "blob":
             return None
+        oid, _type, raw = found
+        memo = self.reader.memo.get((oid, kind))
+        if isinstance(memo, Document):
+            return memo
         where = f"{self.path(rel)} at {self.rev[:12]}"
         try:
             doc = loads(raw)
@@ -181,6 +190,7 @@ class Snapshot:
         findings = schema_findings(doc, kind)
         if findings:
             raise BadInput(findings[0].message, file=where, line=findings[0].line)
+        self.reader.memo[(oid, kind)] = doc
         return doc
 
     @property
@@ -216,11 +226,9 @@ class Snapshot:
 
     def evals(self, model: str, version: str) -> Mapping[str, Mapping[str, Any]]:
         folder = f"{EVALS}/{model}/{version}/"
-        blobs = self.git.tree_blobs(self.rev, [self.path(folder)])
         out: dict[str, Mapping[str, Any]] = {}
-        for path in sorted(blobs):
-            name = path[len(self.path(folder)) :]
-            if "/" in name or not name.endswith(".yaml") or name.startswith("."):
+        for name in sorted(self.reader.files(f"{self.rev}:{self.path(folder)}")):
+            if not name.endswith(".yaml") or name.startswith("."):
                 continue
             doc = self.load(folder + name, "eval")
             if doc is not None:
@@ -241,17 +249,33 @@ class Snapshot:
         commits = self.git.path_log(self.rev, path, "%H")
         out: set[str] = set()
         for commit in commits:
-            raw = self.reader.blob(f"{commit}:{path}")
-            try:
-                data = loads(raw).data if raw is not None else None
-            except StrictYamlError:
-                continue  # not a state anyone could have served from
-            entry = (
-                ((data or {}).get("stages") or {}).get(stage) if isinstance(data, dict) else None
-            )
-            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
-                out.add(entry["version"])
+            found = self.reader.read(f"{commit}:{path}")
+            if found is None or found[1] != "blob":
+                continue
+            # a state blob recurs in every later rollback's walk: read its stages once
+            memo = self.reader.memo.get((found[0], "served"))
+            if not isinstance(memo, dict):
+                memo = _served_versions(found[2])
+                self.reader.memo[(found[0], "served")] = memo
+            version = memo.get(stage)
+            if isinstance(version, str):
+                out.add(version)
         return out
+
+
+def _served_versions(raw: bytes) -> dict[str, object]:
+    """{stage: version} of a state file's text; {} when it is not a state anyone could
+    have served from."""
+    try:
+        data = loads(raw).data
+    except StrictYamlError:
+        return {}
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if not isinstance(stages, dict):
+        return {}
+    return {
+        stage: entry.get("version") for stage, entry in stages.items() if isinstance(entry, dict)
+    }
 
 
 def trust_root(snap: Snapshot) -> TrustRoot:

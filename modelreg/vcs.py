@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from modelreg.errors import GitError
 
@@ -126,16 +128,14 @@ class Git:
 
     def for_each_ref(self, fields: Sequence[str], *patterns: str) -> list[list[str]]:
         """One row of FIELDS (for-each-ref atoms, without %(...)) per ref under PATTERNS."""
-        fmt = "".join(f"%({f})%00" for f in fields)
-        out = self.run("for-each-ref", f"--format={fmt}", "--end-of-options", *patterns).stdout
-        tokens = out.decode("utf-8", "surrogateescape").split("\0")
+        return _ref_rows(self.run(*_for_each_ref_args(fields, patterns)).stdout, len(fields))
+
+    def for_each_ref_started(
+        self, fields: Sequence[str], *patterns: str
+    ) -> Started[list[list[str]]]:
+        """for_each_ref, started now and answered by `result()`."""
         n = len(fields)
-        rows = []
-        for i in range(0, len(tokens) - 1, n):  # each row ends with "\0\n": one spare token
-            row = tokens[i : i + n]
-            row[0] = row[0].removeprefix("\n")
-            rows.append(row)
-        return rows
+        return Started(self, _for_each_ref_args(fields, patterns), lambda out: _ref_rows(out, n))
 
     def git_dir(self) -> Path:
         return Path(self.out("rev-parse", "--absolute-git-dir"))
@@ -191,10 +191,79 @@ class Git:
                 yield status.decode(), path.decode("utf-8", "surrogateescape")
 
 
+def _for_each_ref_args(fields: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    fmt = "".join(f"%({f})%00" for f in fields)
+    return ["for-each-ref", f"--format={fmt}", "--end-of-options", *patterns]
+
+
+def _ref_rows(out: bytes, n: int) -> list[list[str]]:
+    tokens = out.decode("utf-8", "surrogateescape").split("\0")
+    rows = []
+    for i in range(0, len(tokens) - 1, n):  # each row ends with "\0\n": one spare token
+        row = tokens[i : i + n]
+        row[0] = row[0].removeprefix("\n")
+        rows.append(row)
+    return rows
+
+
+T = TypeVar("T")
+
+
+class Started(Generic[T]):
+    """A git command started now, so that it runs while Python works; `result()` waits
+    for it and parses its output, failing as Git.run does.
+
+    Its output goes to unnamed temporary files, not pipes: git never stalls on a full
+    pipe, and no thread has to drain one (a thread would fight the busy main thread
+    for the GIL at every chunk read).
+    """
+
+    def __init__(self, git: Git, args: list[str], parse: Callable[[bytes], T]) -> None:
+        self._args = args
+        self._parse = parse
+        # closed by result() or close(): they outlive this call
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *args],
+                cwd=git.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=self._err,
+                env=git.env(),
+            )
+        except OSError as e:
+            self._out.close()
+            self._err.close()
+            if isinstance(e, FileNotFoundError):
+                raise GitError("git is not installed or not on PATH") from e
+            raise
+
+    def result(self) -> T:
+        """The parsed output (once): GitError with advice when git failed."""
+        code = self._proc.wait()
+        self._out.seek(0)
+        self._err.seek(0)
+        out, err = self._out.read(), self._err.read()
+        self.close()
+        if code != 0:
+            raise GitError(f"git {self._args[0]}: {_advice(err.decode('utf-8', 'replace'))}")
+        return self._parse(out)
+
+    def close(self) -> None:
+        """Wait for git and drop its output (for an answer no longer wanted)."""
+        self._proc.wait()
+        self._out.close()
+        self._err.close()
+
+
 class ObjectReader:
     """One `git cat-file --batch` process answering many `rev:path` questions."""
 
     def __init__(self, git: Git) -> None:
+        # what callers derived from the objects read here, by (object id, kind), kept for them
+        self.memo: dict[tuple[str, str], object] = {}
         self._proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=git.cwd,
@@ -228,6 +297,27 @@ class ObjectReader:
     def blob(self, name: str) -> bytes | None:
         found = self.read(name)
         return found[2] if found and found[1] == "blob" else None
+
+    def files(self, name: str) -> dict[str, str]:
+        """{name: blob id} of the files directly in the tree NAME (`<rev>:<folder>`), as
+        `ls-tree` calls blobs (symlinks too; not folders, not submodules): one read
+        through this process instead of one `git ls-tree` process."""
+        found = self.read(name)
+        if found is None or found[1] != "tree":
+            return {}
+        data, width = found[2], len(found[0]) // 2
+        out: dict[str, str] = {}
+        i = 0
+        while i < len(data):
+            space = data.index(b" ", i)
+            nul = data.index(b"\0", space)
+            mode = data[i:space]
+            if mode.startswith(b"10") or mode == b"120000":
+                out[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = data[
+                    nul + 1 : nul + 1 + width
+                ].hex()
+            i = nul + 1 + width
+        return out
 
     def close(self) -> None:
         if self._proc.stdin:

@@ -454,6 +454,99 @@ def promote_args(version: str, stage: str) -> list[str]:
     return ["promote", "summarizer", version, "--to", stage, "--reason", "r"]
 
 
+def _heads(root: Path) -> dict[str, str]:
+    """The chain heads the state files name, as the strict reading finds them."""
+    from modelreg.registry import Registry
+
+    reg = Registry(root)
+    return {
+        f"refs/tags/{tag}": name
+        for name in reg.model_names()
+        for tag in (reg.stage_state(name).get("tags") or {}).values()
+    }
+
+
+def _last_action_of(cli, root: Path, model: str) -> str:  # type: ignore[no-untyped-def]
+    rows = cli("status", cwd=root).out.splitlines()
+    one = cli("status", model, cwd=root).out.splitlines()
+    row = next(r for r in rows if r.startswith(f"{model} "))
+    assert one[1].split() == row.split()  # one model's status says what every model's says
+    return row
+
+
+def test_status_asks_git_for_the_last_action_before_parsing_and_agrees(cli, signed: Path) -> None:
+    from modelreg.registry import Registry
+    from modelreg.services.query import _last_actions, _start_last_actions, status
+
+    for stage in ("development", "staging"):
+        assert cli(*promote_args("1.1.0", stage), cwd=signed).code == 0
+    heads = _heads(signed)
+    assert len(heads) == 2
+    # the guess from the raw state files names exactly the heads: the early query is used
+    early = _start_last_actions(Registry(signed))
+    assert early is not None and early.patterns == sorted(heads)
+    early.query.close()
+    for model in (None, "summarizer"):
+        assert status(Registry(signed), model).last_action == _last_actions(Registry(signed), heads)
+    assert _last_action_of(cli, signed, "summarizer").endswith(
+        "2026-11-20T10:00:00Z promote summarizer@1.1.0 to staging"
+    )
+
+
+def test_status_last_action_on_odd_state_files_is_the_plain_querys(cli, signed: Path) -> None:
+    from modelreg.registry import Registry
+    from modelreg.services.query import _start_last_actions
+
+    for stage in ("development", "staging"):
+        assert cli(*promote_args("1.1.0", stage), cwd=signed).code == 0
+    promote = ["promote", "assistant", "1.0.0", "--to", "development", "--reason", "r"]
+    assert cli(*promote, cwd=signed).code == 0
+    state = signed / "stages/summarizer.yaml"
+    text = state.read_text()
+    block = text[text.index("\ntags:\n") + 1 :]
+    # written another way (flow style, quoted): the guess misses summarizer's heads (it has
+    # only assistant's), and the strict reading decides
+    state.write_text(
+        text.replace(
+            block,
+            'tags: {development: "modelreg/summarizer/development/1",'
+            ' staging: "modelreg/summarizer/staging/1"}\n',
+        )
+    )
+    early = _start_last_actions(Registry(signed))
+    assert early is not None and early.patterns == ["refs/tags/modelreg/assistant/development/1"]
+    early.query.close()
+    assert _last_action_of(cli, signed, "summarizer").endswith(
+        "2026-11-20T10:00:00Z promote summarizer@1.1.0 to staging"
+    )
+    # a head naming no tag (a deleted one: a broken chain) gives nothing; the other decides
+    state.write_text(text.replace("modelreg/summarizer/staging/1", "modelreg/summarizer/staging/9"))
+    assert _last_action_of(cli, signed, "summarizer").endswith(
+        "2026-11-20T10:00:00Z promote summarizer@1.1.0 to development"
+    )
+    # a head that is no annotated tag has no tagger date: no last action at all
+    git(signed, "tag", "lightweight", "HEAD")
+    state.write_text(
+        text.replace("modelreg/summarizer/staging/1", "lightweight").replace(
+            "modelreg/summarizer/development/1", "lightweight"
+        )
+    )
+    assert _last_action_of(cli, signed, "summarizer").endswith(" -")
+
+
+def test_status_fails_as_git_does_on_a_head_tag_of_a_missing_commit(cli, signed: Path) -> None:
+    assert cli(*promote_args("1.1.0", "development"), cwd=signed).code == 0
+    tree = git(signed, "rev-parse", "HEAD^{tree}").strip()
+    gone = git(signed, "commit-tree", "-m", "dangling", tree).strip()
+    git(signed, "tag", "-a", "--no-sign", "-m", "modelreg: orphan", "orphan", gone)
+    (signed / ".git/objects" / gone[:2] / gone[2:]).unlink()
+    state = signed / "stages/summarizer.yaml"
+    state.write_text(state.read_text().replace("modelreg/summarizer/development/1", "orphan"))
+    for args in (["status"], ["status", "summarizer"]):
+        result = cli(*args, cwd=signed)
+        assert result.code == 3 and f"missing object {gone}" in result.err
+
+
 def test_list_names_stages_in_policy_order(cli, example: Path) -> None:
     dg = cli("--repo", str(example), "--json", "show", "summarizer@1.1.0").json()["digest"]
     entry = f"{{version: 1.1.0, digest: '{dg}', since: '2026-11-21T10:05:00Z'}}"

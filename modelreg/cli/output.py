@@ -95,14 +95,17 @@ class Output:
             except BrokenPipeError:
                 raise PipeClosed from None
             return
-        if title:
-            self.line(printable(title))
         widths = [
             max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
             for i, h in enumerate(columns)
         ]
-        for row in [list(columns), *cells]:
-            self.line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines = [printable(title)] if title else []
+        lines += [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in [list(columns), *cells]
+        ]
+        # one write, not a write and a flush per row (`status` of 200 models: 201)
+        _write(sys.stdout, "".join(f"{line}\n" for line in lines))
 
     def error(self, payload: dict[str, Any], text: str) -> None:
         """One line on stderr, or the JSON error object with --json."""

@@ -910,38 +910,48 @@ def _check_head_chain(run: _Run, head: str, in_range: set[str], all_models: bool
     """
     assert run.tags is not None
     files = run.git.tree_blobs(head, [f"{run.prefix}{STAGES}/"])
+    named: list[tuple[str, str, object, Tag | None]] = []  # (state file, stage, name, tag)
     for path in sorted(files):
         m = _STATE_FILE.fullmatch(run.in_registry(path) or "")
         if not m or not (all_models or m[1] in run.touched):
             continue
-        model = m[1]
-        state = run.safe_state(head, model)
+        state = run.safe_state(head, m[1])
         for stage, name in sorted((state.get("tags") or {}).items()):
             tag = run.tags.by_name.get(name) if isinstance(name, str) else None
-            if tag is None:
-                run.add(
-                    "tag-missing",
-                    f"the state names {name} for {stage}, and no such tag "
-                    "exists (deleted on the remote? fetch tags: `git fetch --tags`)",
-                    file=path,
-                )
-                continue
-            if tag.target_type != "commit":
-                run.add(
-                    "tag-target",
-                    f"{name} is a tag on a {tag.target_type}, not on a commit: an action tag "
-                    "seals its action commit directly",
-                    file=path,
-                    tag=name,
-                )
-                continue
-            if tag.target in in_range:
-                continue
-            proc = run.git.run("merge-base", "--is-ancestor", tag.target, head, check=False)
-            if proc.returncode != 0:
-                run.add(
-                    "tag-unreachable",
-                    f"{name} seals a commit that is not on this branch: " + SQUASH_ADVICE,
-                    file=path,
-                    tag=name,
-                )
+            named.append((path, stage, name, tag))
+    # which sealed commits outside the range are on this branch: one ref walk, not one
+    # `merge-base --is-ancestor` per tag (600 of them on a 200-model `verify --all`)
+    ask = sorted(
+        {
+            f"refs/tags/{tag.name}"
+            for _p, _s, _n, tag in named
+            if tag and tag.target_type == "commit" and tag.target not in in_range
+        }
+    )
+    merged = set()
+    if ask:
+        listed = run.git.run("for-each-ref", f"--merged={head}", "--format=%(refname)", *ask)
+        merged = set(listed.stdout.decode("utf-8", "surrogateescape").splitlines())
+    for path, stage, name, tag in named:
+        if tag is None:
+            run.add(
+                "tag-missing",
+                f"the state names {name} for {stage}, and no such tag "
+                "exists (deleted on the remote? fetch tags: `git fetch --tags`)",
+                file=path,
+            )
+        elif tag.target_type != "commit":
+            run.add(
+                "tag-target",
+                f"{name} is a tag on a {tag.target_type}, not on a commit: an action tag "
+                "seals its action commit directly",
+                file=path,
+                tag=tag.name,
+            )
+        elif tag.target not in in_range and f"refs/tags/{tag.name}" not in merged:
+            run.add(
+                "tag-unreachable",
+                f"{name} seals a commit that is not on this branch: " + SQUASH_ADVICE,
+                file=path,
+                tag=tag.name,
+            )
