@@ -6,7 +6,10 @@ command neither compiles schemas (~40 ms each) nor imports jsonschema (~170 ms):
 0.05 ms a document. When it rejects a document, jsonschema's
 Draft202012Validator lists every error with its path. The schemas use only
 keywords that mean the same in both; tests/test_schemas.py enforces that,
-checks the verdicts agree, and checks the generated code is up to date.
+checks the verdicts agree, and checks the generated code is up to date. For
+the kinds a registry has thousands of, a leaner "is it valid?" function is
+written from the schema once per process (_Verdict); only what it calls
+valid skips fastjsonschema.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 DOCUMENT_KINDS = ("model-version", "eval", "registry", "stages")
+# the kinds a registry has thousands of, whose verdict _Verdict writes
+_VERDICT_KINDS = frozenset({"model-version", "eval"})
+_validated: dict[str, int] = {}  # how many documents of each of those were validated
 # The JSON Schema 2020-12 meta-schema flattened for fastjsonschema: the fast
 # check that tools[].input_schema is itself a valid schema.
 META = "json-schema"
@@ -206,8 +212,239 @@ def _message(error: Any) -> str:
     return message if len(message) < 200 else message[:197] + "..."
 
 
+# --- the verdict: is a document valid? --------------------------------------------
+#
+# fastjsonschema's generated code costs 15-30 us a document, a good part of a cold
+# `check --all` after parsing: it copies each mapping's keys into a set, builds a
+# dotted name for every field it enters, calls a function per $ref, and an `if`
+# that does not hold raises and catches an exception. _Verdict writes, once per
+# process, a function that only answers "valid?" as that code decides it keyword
+# by keyword (the same compiled regexes, the same Python types for each JSON type)
+# without those costs. A schema with a keyword it does not implement gets none; a
+# document it does not call valid goes through fastjsonschema and jsonschema as
+# before, so findings are theirs. tests/test_schemas.py checks the two verdicts
+# agree on many broken documents.
+
+# keywords that do not judge (definitions are reached through $ref)
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$comment", "title", "description", "examples", "$defs"}
+)
+# what fastjsonschema's code takes for each JSON type (a bool is no number there)
+_TYPE_TESTS = {
+    "string": "isinstance({v}, str)",
+    "object": "isinstance({v}, dict)",
+    "array": "isinstance({v}, (list, tuple))",
+    "null": "{v} is None",
+    "boolean": "isinstance({v}, bool)",
+    "number": "(isinstance({v}, (int, float)) and not isinstance({v}, bool))",
+    "integer": (
+        "((isinstance({v}, int) or (isinstance({v}, float) and {v}.is_integer()))"
+        " and not isinstance({v}, bool))"
+    ),
+}
+_NUMBER = "(isinstance({v}, (int, float)) and not isinstance({v}, bool))"
+
+
+class _Unknown(Exception):
+    """A schema keyword (or form of one) _Verdict does not implement."""
+
+
+class _Verdict:
+    """Writes the source of `def valid(v0) -> bool` for a schema."""
+
+    def __init__(self, root: dict[str, Any], regexes: dict[str, Any]) -> None:
+        self.root = root
+        self.regexes = regexes  # the generated module's compiled patterns, by pattern
+        self.names: dict[str, Any] = {"_MISSING": object()}
+        self.count = 0
+        self.helpers: list[str] = []
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def constant(self, value: Any) -> str:
+        name = self.fresh("C")
+        self.names[name] = value
+        return name
+
+    def function(self, schema: Any) -> str:
+        """The name of a function `(v) -> bool` for SCHEMA, written among the helpers."""
+        name = self.fresh("f")
+        body = self.node(schema, "v0", 1, 0)
+        self.helpers.append("\n".join([f"def {name}(v0):", *body, "    return True"]))
+        return name
+
+    def node(self, schema: Any, v: str, level: int, depth: int) -> list[str]:
+        """Lines (at LEVEL) that `return False` unless the value in V fits SCHEMA."""
+        if depth > 32:
+            raise _Unknown("$ref nesting")
+        if schema is True or schema == {}:
+            return []
+        if not isinstance(schema, dict):
+            raise _Unknown(repr(schema))
+        pad = "    " * level
+        out: list[str] = []
+
+        def fail_unless(test: str) -> None:
+            out.append(f"{pad}if not ({test}): return False")
+
+        keys = set(schema) - _ANNOTATIONS
+        if "$ref" in keys:
+            ref = schema["$ref"]
+            if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+                raise _Unknown(str(ref))
+            out += self.node(self.root["$defs"][ref[len("#/$defs/") :]], v, level, depth + 1)
+            keys.discard("$ref")
+        known = ""  # the one type the value has past the type check, if there is one
+        if "type" in keys:
+            kinds = schema["type"]
+            kinds = [kinds] if isinstance(kinds, str) else kinds
+            fail_unless(" or ".join(_TYPE_TESTS[k].format(v=v) for k in kinds))
+            known = kinds[0] if len(kinds) == 1 else ""
+            keys.discard("type")
+        # each keyword below judges only values of its type; the others pass it
+        text = "" if known == "string" else f"not isinstance({v}, str) or "
+        number = "" if known in ("number", "integer") else f"not {_NUMBER.format(v=v)} or "
+        mapping = "" if known == "object" else f"not isinstance({v}, dict) or "
+        if "const" in keys:
+            if not isinstance(schema["const"], str):
+                raise _Unknown("const")
+            fail_unless(f"isinstance({v}, str) and {v} == {self.constant(schema['const'])}")
+            keys.discard("const")
+        if "enum" in keys:
+            if not all(isinstance(e, str) for e in schema["enum"]):
+                raise _Unknown("enum")
+            choices = self.constant(frozenset(schema["enum"]))
+            fail_unless(f"isinstance({v}, str) and {v} in {choices}")
+            keys.discard("enum")
+        for key, test in (("minLength", "len({v}) >= {n}"), ("maxLength", "len({v}) <= {n}")):
+            if key in keys:
+                fail_unless(text + test.format(v=v, n=int(schema[key])))
+                keys.discard(key)
+        if "pattern" in keys:
+            search = self.constant(self.regexes[schema["pattern"]].search)
+            fail_unless(f"{text}{search}({v})")
+            keys.discard("pattern")
+        for key, op in (("minimum", ">="), ("maximum", "<=")):
+            if key in keys:
+                bound = schema[key]
+                if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+                    raise _Unknown(key)
+                fail_unless(f"{number}{v} {op} {bound!r}")
+                keys.discard(key)
+        if "required" in keys:
+            fail_unless(f"{mapping}{self.constant(frozenset(schema['required']))} <= {v}.keys()")
+            keys.discard("required")
+        if "minProperties" in keys:
+            fail_unless(f"{mapping}len({v}) >= {int(schema['minProperties'])}")
+            keys.discard("minProperties")
+        if keys & {"properties", "patternProperties", "additionalProperties", "propertyNames"}:
+            out += self.fields(schema, v, level, depth, known == "object")
+            keys -= {"properties", "patternProperties", "additionalProperties", "propertyNames"}
+        if "items" in keys:
+            item = self.fresh("v")
+            inner = level + (2 if known != "array" else 1)
+            body = self.node(schema["items"], item, inner, depth)
+            if body:
+                if known != "array":
+                    out.append(f"{pad}if isinstance({v}, (list, tuple)):")
+                out.append(f"{'    ' * (inner - 1)}for {item} in {v}:")
+                out += body
+            keys.discard("items")
+        for part in schema.get("allOf", ()):
+            out += self.node(part, v, level, depth)
+        keys.discard("allOf")
+        if "if" in keys:
+            condition = self.function(schema["if"])
+            then = self.node(schema.get("then", True), v, level + 1, depth) or [f"{pad}    pass"]
+            other = self.node(schema.get("else", True), v, level + 1, depth)
+            out.append(f"{pad}if {condition}({v}):")
+            out += then
+            if other:
+                out.append(f"{pad}else:")
+                out += other
+            keys -= {"if", "then", "else"}
+        if keys:
+            raise _Unknown(", ".join(sorted(keys)))
+        return out
+
+    def fields(
+        self, schema: dict[str, Any], v: str, level: int, depth: int, is_dict: bool
+    ) -> list[str]:
+        """Lines for properties, patternProperties, additionalProperties, propertyNames
+        (IS_DICT: V holds a dict, as checked already)."""
+        out = [] if is_dict else [f"{'    ' * level}if isinstance({v}, dict):"]
+        level = level - 1 if is_dict else level
+        pad = "    " * level
+        properties = schema.get("properties", {})
+        for name, sub in properties.items():
+            value = self.fresh("v")
+            body = self.node(sub, value, level + 2, depth)
+            if body:
+                out.append(f"{pad}    {value} = {v}.get({self.constant(name)}, _MISSING)")
+                out.append(f"{pad}    if {value} is not _MISSING:")
+                out += body
+        patterns = schema.get("patternProperties", {})
+        if any(self.node(sub, "v", 0, depth) for sub in patterns.values()):
+            raise _Unknown("patternProperties with a schema")
+        extra = schema.get("additionalProperties", True)
+        if patterns and extra not in (True, False):
+            raise _Unknown("additionalProperties with patternProperties")
+        if extra is not True:
+            known = self.constant(frozenset(properties))
+            key = self.fresh("k")
+            if extra is False and not patterns:
+                out.append(f"{pad}    if not {v}.keys() <= {known}: return False")
+            elif extra is False:
+                tests = " or ".join(
+                    f"{self.constant(self.regexes[p].search)}({key})" for p in patterns
+                )
+                out.append(f"{pad}    if not {v}.keys() <= {known}:")
+                out.append(f"{pad}        for {key} in {v}.keys() - {known}:")
+                out.append(f"{pad}            if not ({tests}): return False")
+            else:
+                out.append(f"{pad}    if not {v}.keys() <= {known}:")
+                out.append(f"{pad}        for {key} in {v}.keys() - {known}:")
+                value = self.fresh("v")
+                out.append(f"{pad}            {value} = {v}[{key}]")
+                out += self.node(extra, value, level + 3, depth) or [f"{pad}            pass"]
+        if "propertyNames" in schema:
+            key = self.fresh("k")
+            body = self.node(schema["propertyNames"], key, level + 2, depth)
+            if body:
+                out.append(f"{pad}    for {key} in {v}:")
+                out += body
+        return out if len(out) > (0 if is_dict else 1) else []
+
+
+@cache
+def _valid(kind: str) -> Callable[[Any], bool] | None:
+    """Whether a KIND document is valid, or None when the schema is beyond _Verdict."""
+    from importlib import import_module
+
+    regexes = import_module(f"modelreg._validators.{_module(kind)}").REGEX_PATTERNS
+    writer = _Verdict(load_schema(kind), regexes)
+    try:
+        name = writer.function(load_schema(kind))
+    except (_Unknown, KeyError):
+        return None
+    namespace = dict(writer.names)
+    exec("\n\n".join(writer.helpers), namespace)  # our own schemas' code, written above
+    valid: Callable[[Any], bool] = namespace[name]
+    return valid
+
+
 def validate(kind: str, data: Any) -> list[SchemaProblem]:
     """Every schema problem of DATA as a KIND document; [] when valid."""
+    if kind in _VERDICT_KINDS:
+        # writing the verdict costs ~5 ms: worth it from the 50th document of a kind
+        # (`check --all`), not for the few that the pre-commit hook checks
+        seen = _validated[kind] = _validated.get(kind, 0) + 1
+        if seen > 50:
+            valid = _valid(kind)
+            if valid is not None and valid(data):
+                return []
     import fastjsonschema
 
     try:
@@ -260,17 +497,26 @@ def json_schema_problems(schema: Any) -> list[SchemaProblem]:
     """Problems of SCHEMA as a JSON Schema 2020-12 document (for tools[].input_schema).
 
     Versions of a model usually repeat the same tool schemas, so results are
-    kept per canonical text for the life of the process.
+    kept per canonical text for the life of the process (the verdict does not
+    depend on key order; json.dumps tells 1 from 1.0 and true).
     """
     import fastjsonschema
 
     try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):  # pragma: no cover - loaded YAML is JSON data
+        key = None
+    if key is not None and key in _meta_results:
+        return _meta_results[key]
+    try:
         _fast(META)(schema)
         if not _bad_regexes(schema):
+            if key is not None and len(key) <= 4096 and len(_meta_results) < 10_000:
+                _meta_results[key] = []  # bounded: the same few schemas recur
             return []
     except fastjsonschema.JsonSchemaException:
         pass
-    key = json.dumps(schema, sort_keys=True)
+    key = key if key is not None else json.dumps(schema, sort_keys=True)
     if key not in _meta_results:
         _meta_results[key] = _explain(_meta(), schema) or [
             SchemaProblem((), "not a valid JSON Schema")

@@ -298,6 +298,39 @@ def test_the_pool_finds_what_one_process_finds(
     assert started == [{"max_workers": 2}]
 
 
+def test_files_read_while_listing_serve_the_next_run(
+    cli, example: Path, monkeypatch: pytest.MonkeyPatch, trusting: None
+) -> None:
+    break_broadly(example)
+    alone = cold(cli, example)
+    monkeypatch.setattr(check_cache, "POOL_MIN", 1)
+    monkeypatch.setattr(check_cache, "CHUNK", 2)
+    monkeypatch.setattr(check_cache, "_cpus", lambda: 2)
+    assert cold(cli, example) == alone  # read on the pool while the folders were listed
+    spy = Spy(monkeypatch)
+    assert check_all(cli, example) == alone
+    assert spy.parsed == [] and spy.rule_runs == 0  # what the workers read was recorded
+
+
+@pytest.mark.parametrize("failure", ["no processes", "one core"])
+def test_without_a_pool_the_files_are_read_here(
+    cli, example: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    break_broadly(example)
+    alone = cold(cli, example)
+    from concurrent.futures import ProcessPoolExecutor
+
+    class Refusing(ProcessPoolExecutor):
+        def submit(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            raise OSError("no processes here")
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", Refusing)
+    monkeypatch.setattr(check_cache, "POOL_MIN", 1)
+    monkeypatch.setattr(check_cache, "CHUNK", 3)
+    monkeypatch.setattr(check_cache, "_cpus", lambda: 1 if failure == "one core" else 2)
+    assert cold(cli, example) == alone
+
+
 def test_listing_is_registry_files(example: Path, tmp_path: Path, trusting: None) -> None:
     from modelreg.core.names import parse_version, version_sort_key
     from modelreg.registry import Registry

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from modelreg.core import digest as digest_module
 from modelreg.core.digest import (
     MAX_SAFE_INTEGER,
     CanonicalizationError,
     canonical_json,
     digest,
+    digest_loaded,
     short,
 )
 from modelreg.yamlio import loads
@@ -564,3 +566,81 @@ def test_digest_survives_a_round_trip_through_its_own_canonical_json() -> None:
         )
         data = {"params": {"x": value, "list": [value, 1.0e17, 2.0**60]}}
         assert digest(json.loads(canonical_json(data))) == digest(data)
+
+
+# --- digest_loaded: json's C encoder where it writes what RFC 8785 writes -------------------------
+
+
+def either(fn: Any, data: Any) -> Any:
+    try:
+        return fn(data)
+    except CanonicalizationError as e:
+        return ("refused", str(e))
+
+
+class CountedFallbacks:
+    """digest_loaded's falls back to digest(): counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+
+        def counted(data: Any) -> str:
+            self.count += 1
+            return digest(data)
+
+        monkeypatch.setattr(digest_module, "digest", counted)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"x": 1e-7},  # Python writes 1e-07
+        {"x": 100.0},  # 100.0, where RFC 8785 writes 100
+        {"x": -0.0},
+        {"x": [0.5, 2e-05]},
+        {"x": 1e16},  # 1e+16
+        {"x": 123456789012345.6},
+        {"x": 2**53 + 1},  # refused
+        {"x": 2**64},  # beyond 2^53: written as its double
+        {"x": 10**16},
+        {"x": math.inf},  # refused
+        {"x": math.nan},  # refused
+        {"\U0001f600": 1, "\uff61": 2},  # UTF-16 order differs from code point order
+        {"x": "\ud800"},  # a lone surrogate: refused
+        {"x": ":1.0,e5", "y": "[1e5"},  # number-like text inside strings
+        {"x": Decimal("1.5")},  # no JSON type: refused
+        [1.5, {"b": True, "a": None}],
+        "plain text",
+        7,
+        None,
+    ],
+)
+def test_digest_loaded_is_digest_where_json_writes_otherwise(data: Any) -> None:
+    assert either(digest_loaded, data) == either(digest, data)
+
+
+def test_digest_loaded_is_digest_on_random_loaded_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(8785)
+    fallbacks = CountedFallbacks(monkeypatch)
+    for _ in range(3000):
+        data = {
+            "root": random_json(
+                rng, floats=True, key_alphabet=TEXT_CHARS + "\ufb33\U0001f600\uff61"
+            )
+        }
+        assert either(digest_loaded, data) == either(canonical_digest, data)
+    assert fallbacks.count < 2500  # json wrote most of them
+
+
+def canonical_digest(data: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def test_a_version_file_is_digested_by_json_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    fallbacks = CountedFallbacks(monkeypatch)
+    data = loads(
+        "schema: modelreg/v1\nname: s\nversion: 1.0.0\nparams: {temperature: 0.2, top_p: 0.95}\n"
+        "system_prompt: |\n  Reply in 2-3 sentences: be brief.\n"
+    ).data
+    assert digest_loaded(data) == canonical_digest(data)
+    assert fallbacks.count == 0

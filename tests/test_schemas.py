@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,79 @@ def test_flat_meta_schema_agrees_with_jsonschema(schema: object) -> None:
     except SchemaError:
         valid = False
     assert (schemas.json_schema_problems(schema) == []) == valid
+
+
+# --- the verdict (schemas._Verdict): valid or not, as fastjsonschema decides it -----------------
+
+VERDICT_KINDS = ("model-version", "eval")
+ODD_VALUES = [
+    "", " ", "abc", "1.0.0", "01.0.0", "1.0", "sha256:" + "a" * 64, "sha256:" + "A" * 64,
+    "2026-11-20T09:30:00Z", "2026-13-20T09:30:00Z", "x\n", "a" * 300, "fine-tuned",
+    "prompt-config", "api-snapshot", "modelreg/v1", "modelreg/eval/v1", "Bad Name", "x-y", "-x",
+    "a" * 65, "tool_1", "f" * 64, -1, 0, 0.5, 1, 2, 2.5, 3, 1.0, 1.5, 300, True, False, None, [],
+    ["a"], [1], {}, {"a": 1}, {"type": "object"},
+]  # fmt: skip
+ODD_KEYS = [
+    "x-ext", "description", "extra", "notes", "metadata", "parent", "changes", "training", "tools",
+    "params", "kind", "name", "version", "model", "schema", "created", "author", "system_prompt",
+    "temperature", "top_p", "max_tokens", "top_k", "stop", "seed", "response_format", "provider",
+    "id", "uri", "sha256", "base_model", "data_version", "artifact", "hyperparameters", "summary",
+    "reason", "input_schema", "accuracy", "bad key", "", "1", ".x", "suite", "config_digest",
+    "dataset", "samples", "metrics", "run", "at", "tool",
+]  # fmt: skip
+
+
+def _broken(rng: random.Random, value: object) -> object:
+    """VALUE with one random change somewhere inside (a new object; VALUE is kept)."""
+    if isinstance(value, dict):
+        out = dict(value)
+        pick = rng.random()
+        if out and pick < 0.3:
+            del out[rng.choice(list(out))]
+        elif pick < 0.5 or not out:
+            out[rng.choice(ODD_KEYS)] = rng.choice(ODD_VALUES)
+        else:
+            key = rng.choice(list(out))
+            out[key] = _broken(rng, out[key]) if rng.random() < 0.6 else rng.choice(ODD_VALUES)
+        return out
+    if isinstance(value, list) and value and rng.random() < 0.7:
+        items = list(value)
+        at = rng.randrange(len(items))
+        items[at] = _broken(rng, items[at])
+        return items
+    return rng.choice(ODD_VALUES)
+
+
+@pytest.mark.parametrize("kind", VERDICT_KINDS)
+def test_the_verdict_is_written_for_the_many_kinds(kind: str) -> None:
+    assert schemas._valid(kind) is not None  # else every document pays fastjsonschema's cost
+
+
+@pytest.mark.parametrize("kind", VERDICT_KINDS)
+def test_the_verdict_agrees_with_fastjsonschema_on_broken_documents(kind: str) -> None:
+    import fastjsonschema
+
+    valid = schemas._valid(kind)
+    assert valid is not None
+    fast = schemas._fast(kind)
+    seeds = [loads(p.read_bytes()).data for k, p in _example_files() if k == kind]
+    rng = random.Random(2020_12)
+    verdicts = {True: 0, False: 0}
+    for _ in range(4000):
+        data = rng.choice(seeds)
+        for _ in range(rng.randint(0, 4)):
+            data = _broken(rng, data)
+        try:
+            fast(data)
+            expected = True
+        except fastjsonschema.JsonSchemaException:
+            expected = False
+        assert valid(data) is expected, json.dumps(data, default=str)[:2000]
+        verdicts[expected] += 1
+    assert min(verdicts.values()) > 500  # both answers were tried often
+
+
+def test_a_schema_beyond_the_verdict_gets_none() -> None:
+    for kind in ("registry", "stages"):  # `not`, `anyOf`, ...: fastjsonschema decides alone
+        assert schemas._valid(kind) is None
+    assert schemas.validate("stages", {}) != []

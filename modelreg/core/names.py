@@ -54,10 +54,16 @@ def parse_version(text: object) -> Version | None:
     """The version TEXT names, or None if it is not MAJOR.MINOR.PATCH."""
     if not isinstance(text, str):
         return None
+    if text in _PARSED:
+        return _PARSED[text]
     m = _VERSION_RE.match(text)
-    if not m:
-        return None
-    return Version(int(m[1]), int(m[2]), int(m[3]))
+    version = Version(int(m[1]), int(m[2]), int(m[3])) if m else None
+    if len(text) <= 64 and len(_PARSED) < 100_000:
+        _PARSED[text] = version  # `check --all` asks ~60,000 times about ~10,000 versions
+    return version
+
+
+_PARSED: dict[str, Version | None] = {}
 
 
 def quote_advice(written: str) -> str:

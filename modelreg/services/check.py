@@ -137,8 +137,9 @@ class Checker:
             targets = self.expand(self.registry_paths(paths))
             self.check_files(targets, set(targets))
         else:
-            targets = self.files.listing()
-            head = self._head.result()  # joined before the pool forks
+            # HEAD's thread is joined before a pool forks
+            targets = self.files.listing(before_fork=self._head.result)
+            head = self._head.result()
             # what check_file will parse, learnt at once (from the cache, or on a pool)
             self.files.prefetch()
             index = self.files.cache_file.parent / "index" if self.files.cache_file else None
@@ -582,12 +583,23 @@ class Checker:
         if git is None or head is None:
             return
         scope = [f"{self.reg.git_prefix}{MODELS}/"]
-        registered = git.tree_blobs(head, scope)
+        staged = [
+            (status, path) for status, path in git.staged_changes(head, scope) if status != "A"
+        ]
+        wanted = None
+        if only is not None:  # HEAD's blobs of these paths alone: listing 10,000 costs ~40 ms
+            asked = (self.reg.git_prefix + rel for rel in only)
+            wanted = {path for _, path in staged} | {p for p in asked if p.startswith(scope[0])}
+        if wanted is not None and len(wanted) <= 1000:  # within a command line's length
+            exact = [f":(top,literal){path}" for path in sorted(wanted)]
+            registered = git.tree_blobs(head, exact) if exact else {}
+        else:
+            registered = git.tree_blobs(head, scope)
         # The index is what a commit takes: git's own comparison of it is exact.
         problems = {
             path: ("deleted" if status == "D" else "changed", "in the index")
-            for status, path in git.staged_changes(head, scope)
-            if path in registered and status != "A"
+            for status, path in staged
+            if path in registered
         }
         # The work tree is compared byte for byte with HEAD's blob, not through
         # `git diff`, which skip-worktree, assume-unchanged and clean/smudge or
@@ -633,6 +645,10 @@ class _Background(Generic[T]):
             self._value = self._fn()
         except BaseException as e:  # raised again by result(), in the caller's thread
             self._error = e
+        finally:
+            # a bound method would keep its object (the checker, and all it read) in a
+            # cycle that only a collection frees: ~0.2 s on 30,000 files
+            del self._fn
 
     def result(self) -> T:
         self._thread.join()
