@@ -215,11 +215,7 @@ class Verifier:
 
         self.trust = trust
         self._fast = (
-            FastTrust.build(
-                parse_allowed_signers(trust.allowed_signers),
-                trust.allowed_signers,
-                trust.revoked_keys,
-            )
+            FastTrust.build(trust.allowed_signers, trust.revoked_keys)
             if in_process and "ssh" in trust.formats and not trust.problem
             else None
         )

@@ -25,8 +25,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from modelreg.core.actions import SIGNATURE_MARKERS
@@ -62,8 +62,19 @@ _MARKERS = (
 )
 _ARMOR_BEGIN = b"-----BEGIN SSH SIGNATURE-----\n"
 _ARMOR_END = b"-----END SSH SIGNATURE-----\n"
-_KRL_MAGIC = b"SSHKRL\n\0"
 _PATTERN_CHARS = set("*?!,")
+# the plainest allowed-signers line: principals, options without escapes, key, comment
+_OPTION = (
+    r'(?:cert-authority|namespaces="[a-zA-Z0-9._,*?!-]*"|valid-(?:after|before)="?[0-9]{8,14}Z?"?)'
+)
+_SIGNER_LINE = re.compile(
+    rf"(?P<principals>[A-Za-z0-9@._+*?!,-]+)(?: (?P<options>{_OPTION}(?:,{_OPTION})*))?"
+    r" (?P<type>[a-z0-9@.-]+) (?P<key>[A-Za-z0-9+/]+=*)(?: [ !#-\[\]-~]*)?"
+)
+_REVOKED_LINE = re.compile(r"ssh-ed25519 (?P<key>[A-Za-z0-9+/]+=*)(?: [ !#-\[\]-~]*)?")
+_COMMENT = re.compile(r"#[ -~]*")
+_TAGGER = re.compile(rb"tagger [^<>\n]*<[^<>\n]*> ([0-9]{1,12}) [+-][0-9]{4}")
+_YEAR_9999 = 253402214400  # 9999-12-31T00:00:00Z
 
 
 class _Malformed(ValueError):
@@ -130,10 +141,14 @@ def _dearmor(armored: bytes) -> bytes:
     body = armored[len(_ARMOR_BEGIN) : -len(_ARMOR_END)]
     if not body.endswith(b"\n") or any(len(line) > 76 for line in body.split(b"\n")):
         raise _Malformed("armor lines")
+    text = body.replace(b"\n", b"")
     try:
-        return base64.b64decode(body.replace(b"\n", b""), validate=True)
+        blob = base64.b64decode(text, validate=True)
     except binascii.Error:
         raise _Malformed("base64") from None
+    if base64.b64encode(blob) != text:  # stray padding bits: ssh-keygen refuses those
+        raise _Malformed("non-canonical base64")
+    return blob
 
 
 @dataclass(frozen=True)
@@ -141,35 +156,33 @@ class FastTrust:
     """What of a trust root this module can decide alone, built once per trust root."""
 
     principals: dict[bytes, str]  # key blob -> the one principal ssh-keygen names for it
-    revoked: frozenset[bytes]
+    revoked: frozenset[bytes]  # the raw 32 bytes of each revoked ed25519 key
 
     @classmethod
-    def build(
-        cls,
-        parsed: tuple[Sequence[SignerEntry], Sequence[tuple[int, str]]],
-        allowed_signers: str,
-        revoked_keys: bytes,
-    ) -> FastTrust | None:
-        """From the allowed-signers file (its text, and the entries and problems
-        signing.parse_allowed_signers found in it) and the revocation file; None when
-        they hold anything whose meaning is left to ssh-keygen alone."""
-        entries, problems = parsed
-        revoked = _revoked_blobs(revoked_keys)
-        if problems or revoked is None:
+    def build(cls, allowed_signers: str, revoked_keys: bytes) -> FastTrust | None:
+        """From the allowed-signers file and the revocation file; None when either holds
+        anything but the plainest lines, whose meaning is then left to ssh-keygen alone.
+
+        The grammar here is stricter than ssh-keygen's and than
+        signing.parse_allowed_signers: lines end at "\n" only; printable ASCII only, no
+        backslash, no quote inside an option value, single spaces; canonical base64.
+        Python's idea of a line break or an escape must never decide who signed.
+        """
+        revoked = _revoked_keys(revoked_keys)
+        if revoked is None:
             return None
         uses: dict[bytes, int] = {}
         simple: dict[bytes, str] = {}
-        lines = allowed_signers.splitlines()
-        for entry in entries:
-            if lines[entry.line - 1].count("namespaces=") > 1:
-                return None  # ssh-keygen refuses the line; the parsed options hide that
-            try:
-                blob = base64.b64decode(entry.key, validate=True)
-            except binascii.Error:
+        for line in allowed_signers.split("\n"):
+            if not line or _COMMENT.fullmatch(line):
+                continue
+            m = _SIGNER_LINE.fullmatch(line)
+            blob = _canonical_key(m["type"], m["key"]) if m else None
+            if m is None or blob is None:
                 return None
             uses[blob] = uses.get(blob, 0) + 1
-            if _simple(entry.principals, entry.options, entry.key_type):
-                simple[blob] = entry.principals[0]
+            if _simple(m["principals"], m["options"] or "", m["type"]):
+                simple[blob] = m["principals"]
         # a key on two lines: ssh-keygen names every principal; leave that to it
         return cls({b: p for b, p in simple.items() if uses[b] == 1}, revoked)
 
@@ -186,6 +199,8 @@ class FastTrust:
         if split is None:
             return None
         payload, armored = split
+        if not _plain_tagger_date(payload):
+            return None
         wire = _Wire(_dearmor(armored))
         if wire.take(6) != b"SSHSIG" or wire.uint32() != 1:
             return None
@@ -194,9 +209,11 @@ class FastTrust:
         if namespace != b"git" or reserved or hash_name not in (b"sha256", b"sha512"):
             return None
         principal = self.principals.get(public)
-        if principal is None or public in self.revoked:
+        if principal is None:
             return None
         key = _ed25519_key(public)
+        if key in self.revoked:
+            return None
         sig = _Wire(signature)
         if sig.string() != b"ssh-ed25519":
             return None
@@ -209,39 +226,67 @@ class FastTrust:
         return principal if _ed25519_valid(key, raw_signature, signed) else None
 
 
-def _simple(principals: tuple[str, ...], options: dict[str, str], key_type: str) -> bool:
-    if key_type != "ssh-ed25519" or len(principals) != 1:
+def _simple(principals: str, options: str, key_type: str) -> bool:
+    """A line this module may answer for: an ed25519 key, one literal principal, and no
+    option but a literal namespaces list that names "git"."""
+    if key_type != "ssh-ed25519" or _PATTERN_CHARS & set(principals):
         return False
-    if _PATTERN_CHARS & set(principals[0]) or set(options) - {"namespaces"}:
-        return False
-    namespaces = options.get("namespaces")
-    if namespaces is None:
+    if not options:
         return True
-    names = namespaces.strip('"').split(",")
-    return "git" in names and not any(_PATTERN_CHARS & set(name) for name in names)
+    m = re.fullmatch(r'namespaces="([a-z0-9._,-]*)"', options)
+    return m is not None and "git" in m[1].split(",")
 
 
-def _revoked_blobs(revoked_keys: bytes) -> frozenset[bytes] | None:
-    """The key blobs of a plain revocation list; None for a KRL or anything unusual."""
-    if revoked_keys.startswith(_KRL_MAGIC):
+def _canonical_key(key_type: str, text: str) -> bytes | None:
+    """The key blob TEXT encodes, if it is canonical base64 of a KEY_TYPE key."""
+    if key_type not in KEY_TYPES:
         return None
-    blobs = set()
+    try:
+        blob = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return None
+    if base64.b64encode(blob).decode() != text:
+        return None
+    try:
+        if _Wire(blob).string() != key_type.encode():
+            return None
+    except _Malformed:
+        return None
+    return blob
+
+
+def _revoked_keys(revoked_keys: bytes) -> frozenset[bytes] | None:
+    """The raw ed25519 keys of a revocation file that lists nothing but plain ed25519
+    keys; None for a KRL, a certificate or anything else (ssh-keygen matches those in
+    ways of its own: a certificate revokes the key inside it)."""
     try:
         text = revoked_keys.decode("ascii")
     except UnicodeDecodeError:
         return None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
+    keys = set()
+    for line in text.split("\n"):
+        if not line or _COMMENT.fullmatch(line):
             continue
-        fields = line.split()
-        if len(fields) < 2 or fields[0] not in KEY_TYPES:
+        m = _REVOKED_LINE.fullmatch(line)
+        blob = _canonical_key("ssh-ed25519", m["key"]) if m else None
+        if blob is None:
             return None
         try:
-            blobs.add(base64.b64decode(fields[1], validate=True))
-        except binascii.Error:
+            keys.add(_ed25519_key(blob))
+        except _Malformed:
             return None
-    return frozenset(blobs)
+    return frozenset(keys)
+
+
+def _plain_tagger_date(payload: bytes) -> bool:
+    """The tag has one plain tagger line with a date git can hand ssh-keygen
+    (`-Overify-time`): a year past 9999 makes ssh-keygen refuse the signature."""
+    headers = payload.split(b"\n\n", 1)[0].split(b"\n")
+    taggers = [line for line in headers if line.startswith(b"tagger ")]
+    if len(taggers) != 1:
+        return False
+    m = _TAGGER.fullmatch(taggers[0])
+    return m is not None and 0 < int(m[1]) < _YEAR_9999
 
 
 def _ed25519_valid(key: bytes, signature: bytes, message: bytes) -> bool:

@@ -258,12 +258,24 @@ class Started(Generic[T]):
         self._err.close()
 
 
+class Memo(dict[tuple[str, str], object]):
+    """What callers derived from objects, by (object id, kind): objects never change, so
+    an entry is never stale. Bounded: past MAX entries the oldest go first, so that a
+    walk of a long history (`verify --all`) keeps a steady footprint."""
+
+    MAX = 4096
+
+    def __setitem__(self, key: tuple[str, str], value: object) -> None:
+        if len(self) >= self.MAX:
+            del self[next(iter(self))]
+        super().__setitem__(key, value)
+
+
 class ObjectReader:
     """One `git cat-file --batch` process answering many `rev:path` questions."""
 
     def __init__(self, git: Git) -> None:
-        # what callers derived from the objects read here, by (object id, kind), kept for them
-        self.memo: dict[tuple[str, str], object] = {}
+        self.memo = Memo()
         self._proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=git.cwd,

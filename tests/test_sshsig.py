@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Key, git, make_key
-from modelreg.signing import Signature, TrustRoot, Verifier, parse_allowed_signers
+from modelreg.signing import Signature, TrustRoot, Verifier
 from modelreg.sshsig import FastTrust, split_signed
 
 
@@ -105,6 +105,29 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Key],
         _payload(repo, "t-a"),
         lines[0] + b"\n" + b"".join(lines[1:-2]) + b"\n" + lines[-2] + b"\n",
     )
+    # the same signature with the unused low bits of its last base64 digit set:
+    # Python's decoder ignores them, ssh-keygen's refuses them
+    body = b"".join(lines[1:-2])
+    bare = body.rstrip(b"=")
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    odd = alphabet[alphabet.index(bare[-1:]) | 1 : (alphabet.index(bare[-1:]) | 1) + 1]
+    body = bare[:-1] + odd + body[len(bare) :]
+    wrapped = b"\n".join(body[i : i + 70] for i in range(0, len(body), 70))
+    tags["stray base64 bits"] = _mktag(
+        repo, _payload(repo, "t-a"), lines[0] + b"\n" + wrapped + b"\n" + lines[-2] + b"\n"
+    )
+    far = _payload(repo, "t-far").replace(b" 1763632800 ", b" 253402300800 ")
+    tags["tagger in year 10000"] = _mktag(repo, far, _sshsig(keys["alice"], far, work))
+    # a certificate of alice's key, signed by a throwaway CA: revoking it revokes her key
+    ca = tmp / "keys" / "ca"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ca)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-s", str(ca), "-I", "alice", "-n", "alice@example.com",
+         f"{keys['alice'].private}.pub"],
+        check=True,
+    )  # fmt: skip
+    cert = Path(f"{keys['alice'].private}-cert.pub").read_text().split()
+    tags["_alice cert"] = " ".join(cert[:2])
     # a real `git tag -s`, as modelreg itself signs
     subprocess.run(
         [
@@ -117,9 +140,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Key],
     return repo, keys, tags
 
 
-def _trust_roots(keys: dict[str, Key]) -> dict[str, tuple[str, bytes]]:
+def _trust_roots(keys: dict[str, Key], alice_cert: str) -> dict[str, tuple[str, bytes]]:
     alice, bob, rsa = keys["alice"], keys["bob"], keys["rsa"]
+    quoted = f'alice@example.com namespaces="git,x\\" {alice.public_line} c" {bob.public_line}\n'
     return {
+        # lines Python and ssh-keygen split or unquote differently (review round 1)
+        "comment ending in \\x1c": ("# removed alice\x1c" + alice.allowed(), b""),
+        "comment ending in \\r": ("# removed alice\r" + alice.allowed(), b""),
+        "principal after \\x1f": ("\x1f" + alice.allowed(), b""),
+        "escaped quote in an option": (quoted, b""),
+        "revoked by certificate": (alice.allowed(), f"{alice_cert}\n".encode()),
         "alice and bob": (alice.allowed() + bob.allowed(), b""),
         "no namespaces option": (alice.allowed(""), b""),
         "namespaces file": (alice.allowed('namespaces="file"'), b""),
@@ -141,7 +171,7 @@ def _trust_roots(keys: dict[str, Key]) -> dict[str, tuple[str, bytes]]:
 
 
 def _fast(signers: str, revoked: bytes) -> FastTrust | None:
-    return FastTrust.build(parse_allowed_signers(signers), signers, revoked)
+    return FastTrust.build(signers, revoked)
 
 
 def _verdicts(repo: Path, trust: TrustRoot, oid: str, content: str) -> tuple[Signature, Signature]:
@@ -157,8 +187,10 @@ def _verdicts(repo: Path, trust: TrustRoot, oid: str, content: str) -> tuple[Sig
 
 def test_in_process_verdicts_are_ssh_keygens(lab) -> None:  # type: ignore[no-untyped-def]
     repo, keys, tags = lab
+    tags = dict(tags)
+    alice_cert = tags.pop("_alice cert")
     decided = set()
-    for root_name, (signers, revoked) in _trust_roots(keys).items():
+    for root_name, (signers, revoked) in _trust_roots(keys, alice_cert).items():
         trust = TrustRoot(signers, revoked)
         fast_trust = _fast(signers, revoked)
         for tag_name, oid in tags.items():
@@ -189,6 +221,7 @@ def test_in_process_verdicts_are_ssh_keygens(lab) -> None:  # type: ignore[no-un
 
 def test_refusals_keep_ssh_keygens_reasons(lab) -> None:  # type: ignore[no-untyped-def]
     repo, keys, tags = lab
+    tags = {name: oid for name, oid in tags.items() if not name.startswith("_")}
     trust = TrustRoot(keys["alice"].allowed(), b"")
     with Verifier(repo, trust) as verifier:
         verdict = {
