@@ -42,6 +42,11 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     # access to the repository show modelreg another commit under a signed one's name.
     env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env["GIT_GRAFT_FILE"] = os.devnull
+    # ... whose mere presence makes git print a deprecation hint before any real error
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
+    env[f"GIT_CONFIG_KEY_{count}"] = "advice.graftFileDeprecated"
+    env[f"GIT_CONFIG_VALUE_{count}"] = "false"
+    env["GIT_CONFIG_COUNT"] = str(count + 1)
     if extra:
         env.update(extra)
     return env
@@ -50,6 +55,14 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def git_blob_id(raw: bytes) -> str:
     """The id git gives these bytes as a blob (SHA-1 object format), without filters."""
     return hashlib.sha1(b"blob %d\0" % len(raw) + raw, usedforsecurity=False).hexdigest()
+
+
+def _command(args: Sequence[str]) -> str:
+    """The git command ARGS run, past global options such as `-C DIR` and `-c K=V`."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in ("-C", "-c") else 1
+    return args[i] if i < len(args) else "git"
 
 
 def _advice(stderr: str) -> str:
@@ -61,7 +74,8 @@ def _advice(stderr: str) -> str:
         )
     if "not a git repository" in text:
         return "not inside a git repository (run `git init`, or `modelreg init`)"
-    first = next((line for line in text.splitlines() if line.strip()), "git failed")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("hint:")]
+    first = lines[0] if lines else "git failed"
     return first.removeprefix("fatal: ").removeprefix("error: ")
 
 
@@ -99,7 +113,9 @@ class Git:
         except FileNotFoundError as e:
             raise GitError("git is not installed or not on PATH") from e
         if check and proc.returncode != 0:
-            raise GitError(f"git {args[0]}: {_advice(proc.stderr.decode('utf-8', 'replace'))}")
+            raise GitError(
+                f"git {_command(args)}: {_advice(proc.stderr.decode('utf-8', 'replace'))}"
+            )
         return proc
 
     def out(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> str:

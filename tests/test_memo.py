@@ -30,3 +30,14 @@ def test_a_blob_is_parsed_once_for_every_commit_that_holds_it(example: Path) -> 
         b = Snapshot(repo, second, "", reader).load("modelreg.yaml", "registry")
         assert a is not None and a is b  # one Document for one blob
         assert a.data["stages"] == b.data["stages"]
+
+
+def test_a_git_failure_names_the_command_and_its_error_not_a_hint(example: Path) -> None:
+    """GIT_GRAFT_FILE makes git print a grafts deprecation hint first (docs review)."""
+    import pytest
+
+    from modelreg.errors import GitError
+
+    with pytest.raises(GitError) as failure:
+        Git(example).path_log("no-such-revision", "stages/x.yaml", "%H")
+    assert str(failure.value) == "git log: bad revision 'no-such-revision'"
