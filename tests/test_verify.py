@@ -1249,3 +1249,42 @@ def test_the_baseline_eval_no_regression_used_cannot_change_afterwards(
     data = cli("--json", "verify", "--base", "base", cwd=signed).json()
     assert [p["rule"] for p in data["problems"]] == ["eval-changed"], data
     assert cli("--json", "verify", "--all", cwd=signed).json()["ok"] is False
+
+
+def test_verify_all_in_a_repository_older_than_its_registry(
+    keys: dict[str, Key], cli: Any, tmp_path: Path
+) -> None:
+    """The commit that added the policy file is the registry's first; the app's history
+    before it is not registry history (docs review: every earlier commit was a finding)."""
+    from conftest import EXAMPLE, use_key
+
+    repo = tmp_path / "app"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "app.py").write_text("print('hello')\n")
+    commit_all(repo, "the app, long before any registry")
+    (repo / "app.py").write_text("print('hello, world')\n")
+    commit_all(repo, "more app")
+    shutil.copytree(EXAMPLE, repo / "ml")
+    (repo / "ml" / ".modelreg" / "allowed_signers").write_text(
+        keys["alice"].allowed() + keys["bob"].allowed()
+    )
+    use_key(keys["alice"])
+    adopted = commit_all(repo, "adopt modelreg")
+    lab = Lab(repo / "ml", cli, keys, tmp_path)
+    lab.promote("1.0.0", "development", "staging", key=keys["alice"])
+    v = lab.verify("--all")
+    assert v.code == 0, v
+    assert (v.data["range"], v.data["commits"], v.data["actions"]) == ("all history", 3, 2)
+
+    # only the oldest adding counts: a policy deleted and added again is still judged
+    git(repo, "rm", "-q", "ml/modelreg.yaml")
+    commit_all(repo, "drop the policy")
+    git(repo, "checkout", adopted, "--", "ml/modelreg.yaml")
+    commit_all(repo, "a policy of my own")
+    v = lab.verify("--all")
+    assert v.code == 1
+    assert any(
+        f["rule"] == "schema" and f["message"].startswith("no usable policy")
+        for f in v.data["problems"]
+    ), v

@@ -384,7 +384,9 @@ def _finish_interrupted(
     if not same:
         raise EnvironmentFailure(
             f"tag {tag.name} already exists but is not on this branch: a concurrent action, or a "
-            f"stray tag; inspect it (`git show {tag.name}`), then fetch or delete it",
+            f"stray tag; inspect it (`git show {tag.name}`): if a teammate's action landed, "
+            f"update the branch (`git pull --ff-only`) and run again; a stray tag, delete it "
+            f"(`git tag -d {tag.name}`)",
             rule="tag-exists",
         )
     # The run that left it may have died before its preflight: the tag must pass it now, or

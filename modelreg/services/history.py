@@ -149,7 +149,9 @@ def history(reg: Registry, model: str, stage: str | None = None) -> LogResult:
     """
     reg.require_model(model)
     if reg.git is None or reg.git.toplevel is None:
-        raise EnvironmentFailure("log needs the registry in a git repository", rule="no-git")
+        raise EnvironmentFailure(
+            "history (log, at, which) needs the registry in a git repository", rule="no-git"
+        )
     git = Git(reg.git.toplevel)
     head = git.rev("HEAD")
     if head is None:

@@ -855,6 +855,13 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
     spec = [head] if base_oid is None else [head, f"^{base_oid}"]
     run.result.range = "all history" if base_oid is None else f"{base}..HEAD"
     commits = run.commits(spec)
+    # The repository's first commit (on the first-parent line) is the one trusted as given;
+    # another root in range is a history that never descended from it.
+    first_root = git.out("rev-list", "--first-parent", "--max-parents=0", head).split()[:1]
+    genesis = first_root
+    if base_oid is None:
+        genesis, before = _registry_start(run, head, first_root)
+        commits = [(c, parents) for c, parents in commits if c not in before]
     run.time_floors(commits)
     run.result.commits = run.report.checked = len(commits)
     trusted_base = run.trust(base_oid) if base_oid else None
@@ -864,9 +871,6 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
         run.add("schema", e.message, file=e.file or "", line=e.line or 0, commit=head)
         prefix = Policy().tag_prefix
     run.tags = TagIndex(git, prefix, run.reader)
-    # The repository's first commit (on the first-parent line) is the one trusted as given;
-    # another root in range is a history that never descended from it.
-    first_root = git.out("rev-list", "--first-parent", "--max-parents=0", head).split()[:1]
     singles = [c for c, parents in commits if len(parents) <= 1]
     changes = run.changes(singles)
     for commit, parents in commits:
@@ -887,13 +891,14 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
                 commit=commit,
             )
             continue
+        first = [commit] == genesis  # its policy and signers are taken as given
         try:
-            trust = trusted_base or run.trust(parents[0] if parents else commit)
+            trust = trusted_base or run.trust(parents[0] if parents and not first else commit)
         except BadInput as e:
             run.add("schema", f"no usable policy: {e.message}", file=e.file or "", commit=commit)
             continue
         changed = changes.get(commit, [])
-        run.check_commit(commit, parents, changed, trust)
+        run.check_commit(commit, [] if first else parents, changed, trust)
         touched = {
             m[1] for _s, p in changed if (m := _STATE_FILE.fullmatch(run.in_registry(p) or ""))
         }
@@ -901,6 +906,28 @@ def _run(run: _Run, head: str, base: str | None, base_oid: str | None) -> None:
         run.touched |= touched
     in_range = {c for c, _p in commits}
     _check_head_chain(run, head, in_range, all_models=base_oid is None)
+
+
+def _registry_start(run: _Run, head: str, first_root: list[str]) -> tuple[list[str], set[str]]:
+    """([the registry's first commit], the commits before it) in a repository whose history
+    began before the registry: its first commit is the oldest on the first-parent line that
+    added the policy file, taken as given as a first commit is, and its ancestors are not
+    registry history. A policy file deleted and added again later is still judged by the
+    rules (its re-adding has no usable policy before it): only the oldest counts.
+    """
+    added = run.git.path_log(
+        head,
+        f"{run.prefix}{POLICY_FILE}",
+        "%H %P",
+        "--first-parent",
+        "--reverse",
+        "--diff-filter=A",
+    )
+    start = added[0].split() if added else []
+    if len(start) != 2 or start[:1] == first_root:
+        return first_root, set()  # added by the first commit, or by a merge: judged as before
+    before = set(run.git.out("rev-list", start[1]).split())
+    return start[:1], before
 
 
 def _check_head_chain(run: _Run, head: str, in_range: set[str], all_models: bool) -> None:
