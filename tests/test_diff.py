@@ -531,7 +531,7 @@ def test_markdown_for_pull_requests(cli, example: Path) -> None:
         cli, example, "diff", "summarizer@1.0.0", "summarizer@1.1.0", "--format", "markdown"
     ).out
     assert out.startswith("### modelreg diff: `summarizer@1.0.0` → `summarizer@1.1.0`\n")
-    assert "**Reason:** Support leads asked for next steps first (TICKET-412)." in out
+    assert "**Reason:** `Support leads asked for next steps first (TICKET-412).`" in out
     assert "| `params.temperature` | `0.3` | `0.2` |" in out
     assert (
         "```diff\n-Summarize concisely in 2-3 sentences.\n"
@@ -904,3 +904,20 @@ def test_duplicate_tool_names_are_compared_by_position_not_reordered(cli, exampl
     commit_all(example, "a third search")
     rows = [re.split(r"\s{2,}", ln) for ln in _diff(cli, example, "diff", *refs).out.splitlines()]
     assert ["tools[2].name", "(absent)", '"search"'] in rows
+
+
+def test_markdown_shows_a_versions_own_words_as_code(cli, example) -> None:  # type: ignore[no-untyped-def]
+    """A reason is posted as a pull-request comment: it must not @mention, link or run HTML."""
+    path = example / "models" / "summarizer" / "1.1.0.yaml"
+    text = path.read_text()
+    marker = "Support leads asked for next steps first (TICKET-412)."
+    assert marker in text
+    path.write_text(
+        text.replace(marker, "ping @octocat <img src=x onerror=alert(1)> [x](http://e)")
+    )
+    commit_all(example, "a reason with markup")
+    result = cli(
+        "diff", "summarizer@1.0.0", "summarizer@1.1.0", "--format", "markdown", cwd=example
+    )
+    assert result.code == 0, result.err
+    assert "**Reason:** `ping @octocat <img src=x onerror=alert(1)> [x](http://e)`" in result.out

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modelreg.cli import completion as complete
 from modelreg.cli.app import _globals, app
 from modelreg.errors import EXIT_OK, printable
 
@@ -28,10 +29,18 @@ _RED_STRUCK, _GREEN, _RESET = "\x1b[31;9m", "\x1b[32m", "\x1b[0m"
 def diff_(
     ctx: typer.Context,
     ref_a: Annotated[
-        str, typer.Argument(help="From: MODEL@VERSION, or MODEL@STAGE for what serves it now.")
+        str,
+        typer.Argument(
+            help="From: MODEL@VERSION, or MODEL@STAGE for what serves it now.",
+            autocompletion=complete.refs,
+        ),
     ],
     ref_b: Annotated[
-        str, typer.Argument(help="To: MODEL@VERSION, or MODEL@STAGE for what serves it now.")
+        str,
+        typer.Argument(
+            help="To: MODEL@VERSION, or MODEL@STAGE for what serves it now.",
+            autocompletion=complete.refs,
+        ),
     ],
     fmt: Annotated[
         str,
@@ -294,10 +303,12 @@ def render_markdown(result: DiffResult) -> list[str]:
         digests += " · **different models**"
     out += [digests, ""]
     if result.reason:
+        # as code spans: written by whoever made the version, they must not @mention,
+        # link or render HTML in a pull-request comment
         out.append(
-            f"**Changes in {_code(result.reason_of)}:** {_one_line(result.reason['summary'])}"
+            f"**Changes in {_code(result.reason_of)}:** {_code(_one_line(result.reason['summary']))}"
         )
-        out += ["", f"**Reason:** {_one_line(result.reason['reason'])}", ""]
+        out += ["", f"**Reason:** {_code(_one_line(result.reason['reason']))}", ""]
     else:
         out += [f"{_code(result.reason_of)} records no changes.", ""]
     fields, texts, tools = _groups(result)
