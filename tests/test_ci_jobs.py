@@ -175,7 +175,11 @@ def test_hand_edited_state_fails(
         code, output = run_steps(job, ci_checkout(origin, tmp_path, job))
 
         assert code == 1, (job.file, output)
-        assert "[unsigned-state-change]" in output
+        # GitHub's job annotates the line (--format github); GitLab's prints text
+        flag = (
+            "title=modelreg unsigned-state-change::" if job is GITHUB else "[unsigned-state-change]"
+        )
+        assert flag in output
         assert "stages/summarizer.yaml" in output
 
 
@@ -227,3 +231,58 @@ def test_readme_shows_the_ci_files_as_they_are() -> None:
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     for job in (GITHUB, GITLAB):
         assert (CI / job.file).read_text(encoding="utf-8") in readme, job.file
+
+
+def test_the_diff_workflow_writes_each_new_versions_diff_as_markdown(
+    cli: Cli, signed: Path, keys: dict[str, Key], tmp_path: Path
+) -> None:
+    """ci/github-diff.yml's diff step, as written, on a pull request that adds a version;
+    only the `gh pr comment` step (GitHub's own tool and token) is left out."""
+    workflow = _load("github-diff.yml")
+    (diff_step,) = [
+        step["run"]
+        for step in workflow["jobs"]["diff"]["steps"]
+        if "modelreg diff" in step.get("run", "")
+    ]
+    posting = [
+        step["run"] for step in workflow["jobs"]["diff"]["steps"] if "gh pr" in step.get("run", "")
+    ]
+    assert posting and "--body-file diff.md" in posting[0]
+    assert (CI / "github-diff.yml").read_text(encoding="utf-8") in (
+        PROJECT / "README.md"
+    ).read_text(encoding="utf-8")
+
+    origin = origin_with_promotion(cli, signed, tmp_path)
+    work = feature_branch(origin, tmp_path, keys["alice"])
+    parent = (work / "models" / "summarizer" / "1.1.0.yaml").read_text()
+    new = parent.replace("parent: 1.0.0", "parent: 1.1.0")
+    new = new.replace("version: 1.1.0", "version: 1.2.0", 1)
+    assert new != parent and "parent: 1.1.0" in new
+    (work / "models" / "summarizer" / "1.2.0.yaml").write_text(
+        new.replace("temperature: 0.2", "temperature: 0.3")
+    )
+    commit_all(work, "summarizer 1.2.0")
+    git(work, "push", "-q", "origin", "feature")
+
+    checkout = ci_checkout(origin, tmp_path, GITHUB)
+    env = {
+        **os.environ,
+        "PATH": f"{venv_bin()}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_BASE_REF": "main",
+    }
+    proc = subprocess.run(
+        ["bash", "-e", "-c", diff_step],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    markdown = (checkout / "diff.md").read_text()
+    expected = subprocess.run(
+        [str(venv_bin() / "modelreg"), "diff", "summarizer@1.1.0", "summarizer@1.2.0", "--format", "markdown"],
+        cwd=checkout, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert markdown == expected + "\n"
+    assert "summarizer@1.1.0" in markdown and "temperature" in markdown

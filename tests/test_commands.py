@@ -98,7 +98,9 @@ def test_init_snippets_survive_odd_folder_names(cli, tmp_path: Path) -> None:
     assert not (repo / name / ".git").exists()  # the monorepo's git, not a nested one
     verify = yaml.safe_load((repo / ".github/workflows/modelreg-verify.yml").read_text())
     steps = verify["jobs"]["verify"]["steps"]
-    assert shlex.split(steps[-1]["run"]) == ["modelreg", "--repo", name, "check", "--all"]
+    assert shlex.split(steps[-1]["run"]) == [
+        "modelreg", "--repo", name, "check", "--all", "--format", "github"
+    ]  # fmt: skip
     verify_line = steps[-2]["run"].splitlines()[-1]
     assert shlex.split(verify_line)[:4] == ["modelreg", "--repo", name, "verify"]
 

@@ -48,6 +48,10 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run modelreg with ARGV; return the exit code (never raises, never exits)."""
+    if os.environ.get("_MODELREG_COMPLETE"):  # the shell asks for completions
+        from modelreg.cli.completion import answer
+
+        return answer()
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
 

@@ -7,17 +7,29 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from modelreg.cli import completion as complete
+from modelreg.cli.annotations import (
+    FORMAT_HELP,
+    render_annotations,
+    verify_place,
+    wants_annotations,
+)
 from modelreg.cli.app import _globals, app, warn_if_unsigned
-from modelreg.errors import EXIT_NO, EXIT_OK, UsageError
+from modelreg.errors import EXIT_NO, EXIT_OK, UsageError, printable
 
 if TYPE_CHECKING:
     from modelreg.cli.output import Output
     from modelreg.services.actions import ActionResult
     from modelreg.services.history import LogResult
 
-Model = Annotated[str, typer.Argument(help="The model.")]
-Version = Annotated[str, typer.Argument(help="The version (MAJOR.MINOR.PATCH).")]
-Stage = Annotated[str, typer.Option("--stage", help="The stage to act on.")]
+Model = Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)]
+Version = Annotated[
+    str,
+    typer.Argument(help="The version (MAJOR.MINOR.PATCH).", autocompletion=complete.versions),
+]
+Stage = Annotated[
+    str, typer.Option("--stage", help="The stage to act on.", autocompletion=complete.stages)
+]
 Reason = Annotated[
     str,
     typer.Option("--reason", help="Why (required; one line, recorded in the signed tag)."),
@@ -84,7 +96,10 @@ def promote(
     ctx: typer.Context,
     model: Model,
     version: Version,
-    to: Annotated[str, typer.Option("--to", help="The stage to promote to.")],
+    to: Annotated[
+        str,
+        typer.Option("--to", help="The stage to promote to.", autocompletion=complete.stages),
+    ],
     reason: Reason,
     push: Push = False,
 ) -> int:
@@ -100,7 +115,11 @@ def rollback(
     reason: Reason,
     to: Annotated[
         Optional[str],
-        typer.Option("--to", help="A version that served the stage before. Default: previous."),
+        typer.Option(
+            "--to",
+            help="A version that served the stage before. Default: previous.",
+            autocompletion=complete.versions,
+        ),
     ] = None,
     push: Push = False,
 ) -> int:
@@ -182,6 +201,7 @@ def verify(
         bool,
         typer.Option("--all", help="Verify all history (each commit under its parent's policy)."),
     ] = False,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "text",
 ) -> int:
     """The CI gate: every state change is a signed, authorised action whose rules held.
 
@@ -193,15 +213,21 @@ def verify(
     g = _globals(ctx)
     if base is not None and all_history:
         raise UsageError("--base and --all exclude each other")
+    github = wants_annotations(fmt, g.out.as_json)
     result = run_verify(g.registry(), base, all_history)
     report = result.report
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK if report.ok else EXIT_NO
-    for finding in sorted(report.findings):
-        g.out.line(finding.one_line())
+    if github:
+        for line in render_annotations(report.findings, verify_place):
+            g.out.line(line)
+    else:
+        for finding in sorted(report.findings):
+            g.out.line(finding.one_line())
     for tag, signer in result.signers.items():
-        g.out.line(f"verified {tag}: signed by {signer}")
+        # printable: in a CI log a line break would let a name start a workflow command
+        g.out.line(f"verified {printable(tag)}: signed by {printable(signer)}")
     errors = len(report.errors)
     verdict = "ok" if report.ok else f"{errors} problem{'s' if errors != 1 else ''}"
     g.out.line(
@@ -216,7 +242,10 @@ def log(
     ctx: typer.Context,
     model: Model,
     stage: Annotated[
-        Optional[str], typer.Option("--stage", help="Only this stage (or `archived`).")
+        Optional[str],
+        typer.Option(
+            "--stage", help="Only this stage (or `archived`).", autocompletion=complete.log_stages
+        ),
     ] = None,
 ) -> int:
     """Every action on a model, oldest first: when, what, who (verified signer) and why."""

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from modelreg.cli import completion as complete
+from modelreg.cli.annotations import FORMAT_HELP, check_place, render_annotations, wants_annotations
 from modelreg.cli.output import Output
 from modelreg.errors import EXIT_NO, EXIT_OK
 
@@ -131,10 +133,19 @@ def init(
 @app.command()
 def new(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model to add a version to (created if new).")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="The model to add a version to (created if new).", autocompletion=complete.models
+        ),
+    ],
     from_version: Annotated[
         Optional[str],
-        typer.Option("--from", help="Parent version to copy. Default: the latest version."),
+        typer.Option(
+            "--from",
+            help="Parent version to copy. Default: the latest version.",
+            autocompletion=complete.versions,
+        ),
     ] = None,
     bump: Annotated[
         str,
@@ -185,7 +196,10 @@ def new(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    model: Annotated[Optional[str], typer.Argument(help="Only this model's versions.")] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Argument(help="Only this model's versions.", autocompletion=complete.models),
+    ] = None,
 ) -> int:
     """List versions with kind, digest and lifecycle (serving stages, archived)."""
     from modelreg.core.digest import short
@@ -228,7 +242,11 @@ def _lifecycle_label(life: Lifecycle) -> str:
 def show(
     ctx: typer.Context,
     ref: Annotated[
-        str, typer.Argument(help="MODEL@VERSION, or MODEL@STAGE for what serves that stage.")
+        str,
+        typer.Argument(
+            help="MODEL@VERSION, or MODEL@STAGE for what serves that stage.",
+            autocompletion=complete.refs,
+        ),
     ],
 ) -> int:
     """Show one version in full: config, digest, evals and where it serves."""
@@ -260,7 +278,9 @@ def show(
 @app.command()
 def status(
     ctx: typer.Context,
-    model: Annotated[Optional[str], typer.Argument(help="Only this model.")] = None,
+    model: Annotated[
+        Optional[str], typer.Argument(help="Only this model.", autocompletion=complete.models)
+    ] = None,
 ) -> int:
     """What serves each stage of every model now, with canaries."""
     from modelreg.services.query import status as get_status
@@ -319,6 +339,7 @@ def check(
             "for pre-commit hooks that run on every commit, deletions included.",
         ),
     ] = False,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "text",
 ) -> int:
     """Check registry files: schema, naming, paths, parents, immutability, eval digests, pinning."""
     from modelreg.errors import UsageError
@@ -327,6 +348,7 @@ def check(
     g = _globals(ctx)
     if all_files and (paths or paths_only):
         raise UsageError("--all checks every file: give it no PATHS and no --paths-only")
+    github = wants_annotations(fmt, g.out.as_json)
     reg = g.registry()
     if paths_only:
         selection: list[Path] | None = paths or []  # none given: nothing but the HEAD check
@@ -338,8 +360,13 @@ def check(
     if g.out.as_json:
         g.out.json(report.as_json())
     else:
-        for finding in sorted(report.findings):
-            g.out.line(finding.one_line())
+        if github:
+            place = check_place(reg.root, reg.git_prefix)
+            for line in render_annotations(report.findings, place):
+                g.out.line(line)
+        else:
+            for finding in sorted(report.findings):
+                g.out.line(finding.one_line())
         errors, warnings = len(report.errors), len(report.warnings)
         summary = f"{report.checked} file{'s' if report.checked != 1 else ''} checked"
         if errors or warnings:
@@ -434,3 +461,5 @@ from modelreg.cli import diffing as _diffing  # noqa: E402,F401  (diff)
 from modelreg.cli import forensics as _forensics  # noqa: E402,F401  (at, which)
 from modelreg.cli import gating as _gating  # noqa: E402,F401  (registers gate and eval)
 from modelreg.cli import serving as _serving  # noqa: E402,F401  (resolve, export)
+
+app.command("completion")(complete.completion)  # after the others in the listing

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from modelreg.cli import completion as complete
 from modelreg.cli.actions import canary_app
 from modelreg.cli.app import _globals
 from modelreg.cli.output import Output
@@ -20,8 +21,13 @@ if TYPE_CHECKING:
 @canary_app.command("analyze")
 def canary_analyze(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.")],
-    stage: Annotated[str, typer.Option("--stage", help="The stage whose canary to judge.")],
+    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage", help="The stage whose canary to judge.", autocompletion=complete.stages
+        ),
+    ],
     metrics: Annotated[
         Path,
         typer.Option(

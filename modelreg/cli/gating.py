@@ -1,4 +1,4 @@
-"""CLI: `gate` (a version against a stage's eval gates) and `eval add` (an eval file for a version).
+"""CLI: `gate` (a version against a stage's eval gates), `eval add` and `eval import` (an eval file).
 
 Registered on the app by the import at the end of `cli/app.py`; services are
 imported inside the commands so `--help` loads only typer.
@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from modelreg.cli import completion as complete
 from modelreg.cli.app import _globals, app
 from modelreg.errors import EXIT_NO, EXIT_OK
 
@@ -37,10 +38,20 @@ def _cell(value: object) -> str:
 @app.command()
 def gate(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.")],
-    version: Annotated[str, typer.Argument(help="The version to check (MAJOR.MINOR.PATCH).")],
+    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    version: Annotated[
+        str,
+        typer.Argument(
+            help="The version to check (MAJOR.MINOR.PATCH).", autocompletion=complete.versions
+        ),
+    ],
     stage: Annotated[
-        str, typer.Option("--stage", help="The stage whose gates to check the version against.")
+        str,
+        typer.Option(
+            "--stage",
+            help="The stage whose gates to check the version against.",
+            autocompletion=complete.stages,
+        ),
     ],
 ) -> int:
     """Check a version against every gate of a stage: metric, threshold, actual, pass or fail."""
@@ -91,8 +102,13 @@ def gate(
 @eval_app.command("add")
 def eval_add(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.")],
-    version: Annotated[str, typer.Argument(help="The version evaluated (MAJOR.MINOR.PATCH).")],
+    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    version: Annotated[
+        str,
+        typer.Argument(
+            help="The version evaluated (MAJOR.MINOR.PATCH).", autocompletion=complete.versions
+        ),
+    ],
     suite: Annotated[
         str,
         typer.Option("--suite", help="The eval suite; the file is evals/MODEL/VERSION/SUITE.yaml."),
@@ -168,4 +184,124 @@ def eval_add(
         )
         return EXIT_OK
     g.out.line(f"wrote {shown} (digest sha256:{short(result.config_digest)})")
+    return EXIT_OK
+
+
+@eval_app.command("import")
+def eval_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The result file, e.g. promptfoo's results.json.")],
+    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    version: Annotated[
+        str,
+        typer.Argument(
+            help="The version evaluated (MAJOR.MINOR.PATCH).", autocompletion=complete.versions
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="The file's format: promptfoo (`promptfoo eval -o results.json`), inspect "
+            "(an Inspect AI log written with --log-format json) or json ({metric: number}).",
+        ),
+    ],
+    suite: Annotated[
+        str,
+        typer.Option("--suite", help="The eval suite; the file is evals/MODEL/VERSION/SUITE.yaml."),
+    ],
+    provider: Annotated[
+        Optional[str],
+        typer.Option(
+            "--provider",
+            help="promptfoo: use only this provider's results (needed when the file has several).",
+        ),
+    ] = None,
+    prompt: Annotated[
+        Optional[str],
+        typer.Option(
+            "--prompt",
+            help="promptfoo: use only the results of the prompt with this label "
+            "(needed when the file has several).",
+        ),
+    ] = None,
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dataset", help="The data set as NAME@VERSION, e.g. support-tickets@2026-11-01."
+        ),
+    ] = None,
+    samples: Annotated[
+        Optional[int],
+        typer.Option(
+            "--samples", help="How many samples the suite ran on. Default: from the file."
+        ),
+    ] = None,
+    run_id: Annotated[
+        Optional[str],
+        typer.Option("--run-id", help="The run's id in the eval tool. Default: from the file."),
+    ] = None,
+    tool: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tool",
+            help="The eval tool that produced the numbers. Default: promptfoo or inspect "
+            "(modelreg for --from json).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite an eval file that git's HEAD does not hold yet (a committed one never).",
+        ),
+    ] = False,
+) -> int:
+    """Write an eval file for a version from another tool's results, digest filled in."""
+    from modelreg.core.digest import short
+    from modelreg.services.eval_import import import_eval
+
+    g = _globals(ctx)
+    reg = g.registry()
+    result = import_eval(
+        reg,
+        source,
+        file,
+        model,
+        version,
+        suite,
+        dataset=dataset,
+        samples=samples,
+        run_id=run_id,
+        tool=tool,
+        provider=provider,
+        prompt=prompt,
+        force=force,
+    )
+    written = result.written
+    shown = reg.display(written.path)
+    if g.out.as_json:
+        g.out.json(
+            {
+                "file": shown,
+                "model": written.model,
+                "version": written.version,
+                "suite": written.suite,
+                "config_digest": written.config_digest,
+                "metrics": written.metrics,
+                "from": result.source,
+                "samples": result.samples,
+                "run_id": result.run_id,
+                "tool": result.tool,
+            }
+        )
+        return EXIT_OK
+    count = len(written.metrics)
+    run = f" run {result.run_id}" if result.run_id else ""
+    plural = "s" if result.samples != 1 else ""
+    on = f" on {result.samples} sample{plural}" if result.samples else ""
+    g.out.line(
+        f"wrote {shown} (digest sha256:{short(written.config_digest)}): "
+        f"{count} metric{'s' if count != 1 else ''} from {result.source}{run}{on}"
+    )
     return EXIT_OK

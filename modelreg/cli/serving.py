@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from modelreg.cli import completion as complete
 from modelreg.cli.app import _globals, app
 from modelreg.errors import EXIT_OK
 
@@ -16,8 +17,15 @@ from modelreg.errors import EXIT_OK
 @app.command()
 def resolve(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model to resolve.")],
-    stage: Annotated[str, typer.Option("--stage", help="The stage serving the request.")],
+    model: Annotated[
+        str, typer.Argument(help="The model to resolve.", autocompletion=complete.models)
+    ],
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage", help="The stage serving the request.", autocompletion=complete.stages
+        ),
+    ],
     key: Annotated[
         Optional[str],
         typer.Option(
@@ -66,7 +74,9 @@ def resolve(
 @app.command()
 def export(
     ctx: typer.Context,
-    stage: Annotated[str, typer.Option("--stage", help="The stage to export.")],
+    stage: Annotated[
+        str, typer.Option("--stage", help="The stage to export.", autocompletion=complete.stages)
+    ],
     output: Annotated[
         Optional[Path],
         typer.Option(

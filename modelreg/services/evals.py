@@ -10,7 +10,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,15 @@ def parse_metric_args(items: Sequence[str]) -> dict[str, int | float]:
         except ValueError as e:
             raise UsageError(f"--metric {item}: {e}") from None
     return out
+
+
+def _checked_metrics(metrics: Mapping[str, int | float]) -> dict[str, int | float]:
+    """An importer's metrics, held to the rules `--metric` and `--metrics` follow."""
+    for name, value in metrics.items():
+        problem = _metric_name_problem(name) or _value_problem(name, value)
+        if problem:
+            raise BadInput(problem)
+    return dict(metrics)
 
 
 def _value_problem(name: str, value: object) -> str | None:
@@ -199,14 +208,19 @@ def add_eval(
     *,
     metric_args: Sequence[str] = (),
     metrics_file: Path | None = None,
+    metrics: Mapping[str, int | float] | None = None,
     dataset: str | None = None,
     samples: int | None = None,
     run_id: str | None = None,
     tool: str | None = None,
     force: bool = False,
 ) -> EvalAddResult:
-    """Write evals/MODEL/VERSION/SUITE.yaml with the version's digest; refuse to overwrite."""
-    if bool(metric_args) == (metrics_file is not None):
+    """Write evals/MODEL/VERSION/SUITE.yaml with the version's digest; refuse to overwrite.
+
+    The metrics come from exactly one of METRIC_ARGS (`--metric K=V`), METRICS_FILE, or
+    METRICS (an importer's), checked alike.
+    """
+    if sum((bool(metric_args), metrics_file is not None, metrics is not None)) != 1:
         raise UsageError(
             "give the metrics with --metric NAME=NUMBER (repeatable) or --metrics FILE"
         )
@@ -224,7 +238,9 @@ def add_eval(
         raise UsageError(f"--samples {samples}: must be at most {MAX_SAFE_INTEGER}")
     data_set = _dataset(dataset) if dataset is not None else None
     record = reg.version(model, version)
-    if metrics_file is not None:
+    if metrics is not None:
+        metrics = _checked_metrics(metrics)
+    elif metrics_file is not None:
         metrics = load_metrics_file(metrics_file, str(metrics_file))
     else:
         metrics = parse_metric_args(metric_args)

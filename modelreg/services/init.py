@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 from modelreg.core.policy import POLICY_FILE
 from modelreg.errors import UsageError
 from modelreg.registry import obstacle
-from modelreg.schemas import shipped
+from modelreg.schemas import SOURCES, schema_dir, shipped
 from modelreg.vcs import Git
 from modelreg.yamlio import write_atomic
 
@@ -96,14 +97,85 @@ def verify_workflow(repo_arg: str) -> str:
     # In the `run: |` block the line is shell as written; the one-line `run:` is a YAML
     # scalar, so it is quoted (a folder name may hold `#` or `: `).
     text = text.replace("\n          modelreg verify ", f"\n          modelreg{repo_arg} verify ")
-    check = _yaml_quoted(f"modelreg{repo_arg} check --all")
-    return text.replace("run: modelreg check --all\n", f"run: {check}\n")
+    # the whole `run: modelreg check ...` line, whatever options follow (--format github)
+    return re.sub(
+        r"^( *run: )modelreg (check\b[^\n]*)$",
+        lambda m: m[1] + _yaml_quoted(f"modelreg{repo_arg} {m[2]}"),
+        text,
+        flags=re.MULTILINE,
+    )
 
 
 def _version() -> str:
     from importlib.metadata import version
 
     return version("modelreg")
+
+
+# Editors: init copies the JSON schemas of the registry files into the registry,
+# so the association works offline and its paths stay put when modelreg moves.
+SCHEMA_FOLDER = ".modelreg/schemas"
+# schema kind -> the registry-relative globs of the files it describes (VS Code's yaml.schemas)
+EDITOR_SCHEMAS = {
+    "model-version": ["models/**/*.yaml"],
+    "eval": ["evals/**/*.yaml"],
+    "stages": ["stages/*.yaml"],
+    "registry": ["modelreg.yaml"],
+}
+MODELINE = "# yaml-language-server: $schema="
+VSCODE_SETTINGS = ".vscode/settings.json"
+
+
+def schema_copy(kind: str) -> str:
+    """The registry-relative path of the copy of the KIND schema that init writes."""
+    return f"{SCHEMA_FOLDER}/{SOURCES[kind]}"
+
+
+def modeline(kind: str, depth: int) -> str:
+    """The first line that points an editor at the KIND schema from a file DEPTH folders down."""
+    return f"{MODELINE}{'../' * depth}{schema_copy(kind)}\n"
+
+
+def with_modeline(text: str, line: str) -> str:
+    """TEXT with LINE as its first line, in place of a yaml-language-server line it had."""
+    first, newline, rest = text.partition("\n")
+    if first.startswith(MODELINE):
+        text = rest if newline else ""
+    return line + text
+
+
+def vscode_schemas(prefix: str) -> dict[str, list[str]]:
+    """VS Code's `yaml.schemas` for a registry at PREFIX ('' or 'dir/') of the workspace."""
+    return {
+        f"./{prefix}{schema_copy(kind)}": [prefix + glob for glob in globs]
+        for kind, globs in EDITOR_SCHEMAS.items()
+    }
+
+
+def merged_settings(text: str, schemas: dict[str, list[str]]) -> str | None:
+    """TEXT (a settings.json) with SCHEMAS merged into its `yaml.schemas`: TEXT itself when
+    nothing is missing; None when TEXT is not a JSON object (VS Code allows comments, which
+    a rewrite would lose) or its `yaml.schemas` is not an object."""
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(settings, dict):
+        return None
+    mapping = settings.setdefault("yaml.schemas", {})
+    if not isinstance(mapping, dict):
+        return None
+    before = json.dumps(mapping)
+    for schema, globs in schemas.items():
+        had = mapping.get(schema)
+        if isinstance(had, str):
+            had = [had]
+        if not isinstance(had, list):
+            had = []
+        mapping[schema] = had + [glob for glob in globs if glob not in had]
+    if json.dumps(mapping) == before:
+        return text
+    return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
 
 
 # The registry files below the registry root, for a pre-commit `files:` pattern.
@@ -141,12 +213,16 @@ def init_registry(directory: Path) -> InitResult:
     result = InitResult(root=root, git_init=git_init)
 
     files = {
-        root / POLICY_FILE: POLICY_TEMPLATE.format(),
+        root / POLICY_FILE: modeline("registry", 0) + POLICY_TEMPLATE.format(),
         root / ".modelreg" / "allowed_signers": SIGNERS_TEMPLATE,
         root / ".modelreg" / "revoked_keys": "",
         root / "models" / ".gitkeep": "",
         root / "evals" / ".gitkeep": "",
     }
+    for kind in EDITOR_SCHEMAS:  # byte for byte as shipped, so their `$id`s stay the same
+        files[root / schema_copy(kind)] = (schema_dir() / SOURCES[kind]).read_text(encoding="utf-8")
+    settings_path = top / VSCODE_SETTINGS
+    settings = json.dumps({"yaml.schemas": vscode_schemas(prefix)}, indent=2) + "\n"
     repo_arg = f" --repo {shlex.quote(prefix.rstrip('/'))}" if prefix else ""
     snippets = {
         top / ".pre-commit-config.yaml": PRE_COMMIT_TEMPLATE.format(
@@ -158,7 +234,7 @@ def init_registry(directory: Path) -> InitResult:
         ),
         top / ".github" / "workflows" / "modelreg-verify.yml": verify_workflow(repo_arg),
     }
-    for path in [*files, *snippets]:
+    for path in [*files, *snippets, settings_path]:
         blocker = obstacle(path, top)
         if blocker is not None:
             raise UsageError(f"{blocker} is in the way: a file where a folder must be")
@@ -187,6 +263,8 @@ def init_registry(directory: Path) -> InitResult:
             write_atomic(path, text)
             created.append(path)
             result.created.append(shown)
+        # last, so a failure before it leaves the user's settings as they were
+        _associate_vscode(settings_path, settings, prefix, result, created)
     except BaseException:
         for path in reversed(created):
             if path.is_dir() and not path.is_symlink():
@@ -195,3 +273,31 @@ def init_registry(directory: Path) -> InitResult:
                 path.unlink(missing_ok=True)
         raise
     return result
+
+
+def _associate_vscode(
+    path: Path, text: str, prefix: str, result: InitResult, created: list[Path]
+) -> None:
+    """Write .vscode/settings.json, or merge `yaml.schemas` into the user's."""
+    shown = VSCODE_SETTINGS
+    if not path.exists():
+        for folder in reversed(path.parents):
+            if not folder.exists():
+                folder.mkdir()
+                created.append(folder)
+        write_atomic(path, text)
+        created.append(path)
+        result.created.append(shown)
+        return
+    old = path.read_text(encoding="utf-8", errors="replace")
+    merged = merged_settings(old, vscode_schemas(prefix))
+    if merged == old:
+        result.notes.append(f"kept your {shown}: its yaml.schemas already maps the registry files")
+    elif merged is not None:
+        write_atomic(path, merged)
+        result.notes.append(f"added the registry's schemas to yaml.schemas in your {shown}")
+    else:
+        result.notes.append(
+            f"kept your {shown} (not plain JSON, or its yaml.schemas is not an object); "
+            f"for editor checks add:\n{text}"
+        )

@@ -11,6 +11,7 @@ from typing import Any
 from modelreg.core.names import Version, model_name_problem, parse_version
 from modelreg.errors import ModelregError, NotFound, Refused, UsageError
 from modelreg.registry import Registry, obstacle
+from modelreg.services.init import modeline, schema_copy, with_modeline
 from modelreg.yamlio import dumps, loads, roundtrip_load, write_atomic
 
 MODEL_KINDS = ("prompt-config", "fine-tuned", "api-snapshot")
@@ -91,6 +92,15 @@ def _put(
     doc.insert(at, key, value)
 
 
+def _associated(reg: Registry, text: str) -> str:
+    """TEXT with the editor association line (`# yaml-language-server: $schema=...`) when the
+    registry holds the schema copies `init` writes; otherwise as it is (a line copied from
+    the parent stays: the new file sits as deep as the parent)."""
+    if not (reg.root / schema_copy("model-version")).is_file():
+        return text
+    return with_modeline(text, modeline("model-version", 2))
+
+
 def _writable(reg: Registry, path: Path) -> Path:
     blocker = obstacle(path, reg.root)
     if blocker is not None:
@@ -120,7 +130,7 @@ def new_version(
             raise Refused(f"{reg.display(path)} already exists")
         data = _first_version(model, kind or "prompt-config")
         data["created"], data["author"] = _now(), _author(reg)
-        write_atomic(path, dumps(data))
+        write_atomic(path, _associated(reg, dumps(data)))
         return NewResult(model, FIRST_VERSION, None, path)
 
     parent = from_version or existing[-1]
@@ -174,5 +184,5 @@ def new_version(
         raise ModelregError(
             f"internal error: the scaffold of {model}@{version} does not read back as written"
         )
-    write_atomic(path, text)
+    write_atomic(path, _associated(reg, text))
     return NewResult(model, version, parent, path)
