@@ -190,6 +190,11 @@ def test_init_merges_yaml_schemas_into_existing_settings(cli, tmp_path: Path) ->
         '{\n  // VS Code allows comments\n  "editor.tabSize": 2\n}\n',
         '{"yaml.schemas": ["not", "an", "object"]}\n',
         "[1, 2]\n",
+        # review round 1: a rewrite would have lost or changed these
+        '{"d": 1, "d": 2}\n',
+        '{"editor.fontSize": 1E5}\n',
+        '{"x": 1e400}\n',
+        '{"x": NaN}\n',
     ],
 )
 def test_init_leaves_settings_it_cannot_merge_and_says_what_to_add(
@@ -227,3 +232,39 @@ def test_a_registry_in_a_subfolder_is_mapped_from_the_workspace_root(cli, tmp_pa
     assert [p.relative_to(repo).as_posix() for p in repo.glob(version_glob)] == [
         "ml/registry/models/summarizer/1.0.0.yaml"
     ]
+
+
+def test_init_leaves_settings_that_are_not_utf8_byte_for_byte(cli, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    raw = b'{"greeting": "caf\xe9"}\n'
+    (repo / ".vscode").mkdir(parents=True)
+    (repo / ".vscode" / "settings.json").write_bytes(raw)
+    git(repo, "init", "-q")
+    result = cli("init", str(repo))
+    assert result.code == 0, result.err
+    assert (repo / ".vscode" / "settings.json").read_bytes() == raw
+    assert "kept your .vscode/settings.json" in result.out
+
+
+@pytest.mark.parametrize("link", ["folder", "file"])
+def test_init_never_writes_settings_through_a_link(cli, tmp_path: Path, link: str) -> None:
+    """Review round 1: a linked .vscode led the write out of the repository."""
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    outside.mkdir()
+    repo.mkdir()
+    git(repo, "init", "-q")
+    if link == "folder":
+        (repo / ".vscode").symlink_to(outside)
+    else:
+        (outside / "settings.json").write_text('{"editor.tabSize": 2}\n')
+        (repo / ".vscode").mkdir()
+        (repo / ".vscode" / "settings.json").symlink_to(outside / "settings.json")
+    result = cli("init", str(repo))
+    assert result.code == 0, result.err
+    assert "kept your .vscode/settings.json (a symbolic link)" in result.out
+    assert sorted(p.name for p in outside.iterdir()) == (
+        [] if link == "folder" else ["settings.json"]
+    )
+    if link == "file":
+        assert (outside / "settings.json").read_text() == '{"editor.tabSize": 2}\n'
+        assert (repo / ".vscode" / "settings.json").is_symlink()

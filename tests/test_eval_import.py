@@ -687,3 +687,50 @@ def test_help_names_every_option(cli) -> None:
     for option in ("--from", "--suite", "--provider", "--prompt", "--dataset", "--samples",
                    "--run-id", "--tool", "--force"):  # fmt: skip
         assert option in result.out
+
+
+def test_one_provider_id_run_with_two_labels_is_two_configs(
+    cli, example: Path, tmp_path: Path
+) -> None:
+    """promptfoo compares settings as one id with two labels (review round 1: they merged)."""
+
+    def hot_and_cold(data: Any) -> None:
+        for i, row in enumerate(data["results"]["results"]):
+            row["provider"] = {
+                "id": "openai:gpt-4o-2024-08-06",
+                "label": "hot" if i % 2 else "cold",
+            }
+
+    path, _text = _variant(tmp_path, PROMPTFOO, hot_and_cold)
+    refused = cli(*_import("promptfoo", path), cwd=example)
+    assert refused.code == 2
+    assert "results from 2 providers ('cold', 'hot')" in refused.err
+    by_id = cli(*_import("promptfoo", path), "--provider", "openai:gpt-4o-2024-08-06", cwd=example)
+    assert by_id.code == 2 and "runs with several labels" in by_id.err
+    chosen = cli("--json", *_import("promptfoo", path), "--provider", "hot", cwd=example)
+    assert chosen.code == 0, chosen.err
+    assert chosen.json()["samples"] == 2  # type: ignore[index]
+
+
+def test_sums_beyond_a_double_and_empty_error_messages_are_bad_input(
+    cli, example: Path, tmp_path: Path
+) -> None:
+    """Review round 1: these were internal errors (exit 3)."""
+
+    def huge(data: Any) -> None:
+        for row in data["results"]["results"]:
+            row["latencyMs"] = 1e308
+
+    path, _text = _variant(tmp_path, PROMPTFOO, huge)
+    result = cli(*_import("promptfoo", path), cwd=example)
+    assert result.code == 2
+    assert "beyond the largest finite number" in result.err
+
+    def failed(data: Any) -> None:
+        data["status"] = "error"
+        data["error"] = {"message": "  ", "traceback": ""}
+
+    path, _text = _variant(tmp_path, INSPECT, failed, name="failed.json")
+    result = cli(*_import("inspect", path), cwd=example)
+    assert result.code == 2
+    assert "the run's status is 'error': only a successful run is evidence" in result.err

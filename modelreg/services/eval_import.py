@@ -350,8 +350,19 @@ def _tidy(value: float) -> float:
     return float(f"{value:.12g}")
 
 
+def _sum(values: list[int | float]) -> float:
+    """The exact sum of VALUES; ValueError when it is beyond a double (1e308 + 1e308)."""
+    try:
+        total = math.fsum(values)
+    except OverflowError:
+        total = math.inf
+    if not math.isfinite(total):
+        raise ValueError("their sum is beyond the largest finite number")
+    return total
+
+
 def _mean(values: list[int | float]) -> float:
-    return _tidy(math.fsum(values) / len(values))
+    return _tidy(_sum(values) / len(values))
 
 
 def _select(
@@ -370,12 +381,30 @@ def _select(
             return value  # older files write the provider as its id
         if not isinstance(value, dict) or not isinstance(value.get(key), str):
             raise doc.fail((*path, field), f"has no {key}")
+        label = value.get("label")
+        if field == "provider" and isinstance(label, str) and label:
+            # one id run with two settings (labels `hot` and `cold`) is two configs
+            return label
         return str(value[key])
+
+    def ids(row: dict[str, Any]) -> set[str]:
+        value = row.get(field)
+        if isinstance(value, dict):
+            return {v for v in (value.get("id"), value.get("label")) if isinstance(v, str)}
+        return {value} if isinstance(value, str) else set()
 
     names = [name(path, row) for path, row in rows]
     distinct = list(dict.fromkeys(names))
     if chosen is not None:
         picked = [r for r, n in zip(rows, names, strict=True) if n == chosen]
+        if not picked and field == "provider":
+            picked = [r for r in rows if chosen in ids(r[1])]
+            if len({n for r, n in zip(rows, names, strict=True) if r in picked}) > 1:
+                raise doc.fail(
+                    ("results", "results"),
+                    f"the provider id {chosen!r} runs with several labels "
+                    f"({_listing(distinct)}): choose one label with {option}",
+                )
         if not picked:
             raise doc.fail(
                 ("results", "results"),
@@ -460,19 +489,22 @@ def parse_promptfoo(
                 part_scores.append(doc.number((*part, "score")))
 
     first = rows[0][0]
-    metrics.add("pass_rate", _tidy(passed / len(rows)), first)
-    if scores:
-        metrics.add("score_mean", _mean(scores), first)
-    metrics.add("errors", errors, first)
-    for kind, (where, passes, part_scores) in by_type.items():
-        metrics.add(f"assert.{kind}.pass_rate", _tidy(sum(passes) / len(passes)), where)
-        if part_scores:
-            metrics.add(f"assert.{kind}.score_mean", _mean(part_scores), where)
-    if latencies:
-        metrics.add("latency_mean_ms", _mean(latencies), first)
-        metrics.add("latency_p95_ms", _p95(latencies), first)
-    if costs:
-        metrics.add("cost_total", _tidy(math.fsum(costs)), first)
+    try:
+        metrics.add("pass_rate", _tidy(passed / len(rows)), first)
+        if scores:
+            metrics.add("score_mean", _mean(scores), first)
+        metrics.add("errors", errors, first)
+        for kind, (where, passes, part_scores) in by_type.items():
+            metrics.add(f"assert.{kind}.pass_rate", _tidy(sum(passes) / len(passes)), where)
+            if part_scores:
+                metrics.add(f"assert.{kind}.score_mean", _mean(part_scores), where)
+        if latencies:
+            metrics.add("latency_mean_ms", _mean(latencies), first)
+            metrics.add("latency_p95_ms", _p95(latencies), first)
+        if costs:
+            metrics.add("cost_total", _tidy(_sum(costs)), first)
+    except ValueError as e:  # a sum of finite numbers beyond a double
+        raise doc.fail(("results", "results"), f"the results' numbers: {e}") from None
     return Imported(metrics.values, len(rows), doc.run_id(("evalId",)), "promptfoo")
 
 
@@ -502,8 +534,10 @@ def parse_inspect(raw: bytes, shown: str) -> Imported:
     status = doc.string(("status",))
     if status != "success":
         why = ""
-        if doc.has(("error", "message")) and isinstance(doc.get(("error", "message")), str):
-            why = f" ({doc.get(('error', 'message')).strip().splitlines()[0][:80]})"
+        message = doc.get(("error", "message")) if doc.has(("error", "message")) else None
+        lines = message.strip().splitlines() if isinstance(message, str) else []
+        if lines:
+            why = f" ({lines[0][:80]})"
         raise doc.fail(
             ("status",),
             f"the run's status is {status!r}{why}: only a successful run is evidence",

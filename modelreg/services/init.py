@@ -156,8 +156,21 @@ def merged_settings(text: str, schemas: dict[str, list[str]]) -> str | None:
     """TEXT (a settings.json) with SCHEMAS merged into its `yaml.schemas`: TEXT itself when
     nothing is missing; None when TEXT is not a JSON object (VS Code allows comments, which
     a rewrite would lose) or its `yaml.schemas` is not an object."""
+    from modelreg.core.strictjson import no_duplicates, refuse_constant
+
+    def same_float(token: str) -> float:
+        value = float(token)  # `1E5` or `1e400` would be rewritten as another text
+        if json.dumps(value) != token:
+            raise ValueError(f"{token} would not be written back as it is")
+        return value
+
     try:
-        settings = json.loads(text)
+        settings = json.loads(
+            text,
+            object_pairs_hook=no_duplicates,
+            parse_constant=refuse_constant,
+            parse_float=same_float,
+        )
     except ValueError:
         return None
     if not isinstance(settings, dict):
@@ -278,8 +291,15 @@ def init_registry(directory: Path) -> InitResult:
 def _associate_vscode(
     path: Path, text: str, prefix: str, result: InitResult, created: list[Path]
 ) -> None:
-    """Write .vscode/settings.json, or merge `yaml.schemas` into the user's."""
+    """Write .vscode/settings.json, or merge `yaml.schemas` into the user's.
+
+    A link (the folder or the file) is never written through: it may lead out of the
+    repository or to a file other tools own; the block to add is printed instead.
+    """
     shown = VSCODE_SETTINGS
+    if path.parent.is_symlink() or path.is_symlink():
+        result.notes.append(f"kept your {shown} (a symbolic link); for editor checks add:\n{text}")
+        return
     if not path.exists():
         for folder in reversed(path.parents):
             if not folder.exists():
@@ -289,8 +309,11 @@ def _associate_vscode(
         created.append(path)
         result.created.append(shown)
         return
-    old = path.read_text(encoding="utf-8", errors="replace")
-    merged = merged_settings(old, vscode_schemas(prefix))
+    try:
+        old = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        old = ""  # not UTF-8: never rewritten (a lossy decode would change the user's text)
+    merged = merged_settings(old, vscode_schemas(prefix)) if old else None
     if merged == old:
         result.notes.append(f"kept your {shown}: its yaml.schemas already maps the registry files")
     elif merged is not None:
