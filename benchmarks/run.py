@@ -29,7 +29,7 @@ missing), in one run, one command at a time:
   of HEAD), `git log -- stages/<model>.yaml`.
 
 Wall time of each run (median, min, max), peak RSS (the largest resident set of
-the process and any of its children, from `os.wait4`), ratios GTO / modelreg and
+the process and any of its children, as GNU time reports it), ratios GTO / modelreg and
 modelreg / floor, each budget marked met or missed. Results of each size are kept
 in benchmarks/.cache/results/<size>.json; RESULTS.md gets the sizes measured in
 this run (and, with --reuse, the kept results of the others, marked with their
@@ -67,6 +67,7 @@ from modelreg import Registry
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 MODELREG = str(Path(sys.executable).parent / "modelreg")
+TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time, for each command's own peak RSS
 RESULTS = CACHE / "results"
 VERIFY_RANGE = 600  # commits verified by `verify --base HEAD~N` on medium and large
 STAGES = ("development", "staging", "production")
@@ -102,10 +103,15 @@ def measure(
     for _ in range(runs):
         if before is not None:
             before()
-        with tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile() as peak:
+            # Linux starts a forked child's high-water mark at the parent's resident size
+            # (run.py's, 115 MiB by the large size), so ru_maxrss from wait4 overstates
+            # every small command; GNU time forks from its own ~2 MiB and reports the
+            # command's own peak (it adds ~1 ms of exec to each timed run).
+            wrapped = [TIME, "-f", "%M", "-o", peak.name, *cmd] if TIME else cmd
             start = time.perf_counter()
             proc = subprocess.Popen(
-                cmd,
+                wrapped,
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -132,7 +138,9 @@ def measure(
             if timer:
                 timer.cancel()
             proc.returncode = os.waitstatus_to_exitcode(status)
-            rss = max(rss, usage.ru_maxrss)
+            reported = Path(peak.name).read_text().split() if TIME else []
+            own = int(reported[-1]) if reported and reported[-1].isdigit() else usage.ru_maxrss
+            rss = max(rss, own)
             if killed.is_set():
                 return Sample(times, rss, timeout=timeout or 0.0)
             if expect is not None and proc.returncode != expect:
