@@ -134,7 +134,14 @@ def interpret(fmt: str | None, returncode: int, stderr: str, keyring: dict[str, 
             for ln in lines
             if "Good" not in ln and (not ln.startswith(("[GNUPG:]", "gpg: ")) or "BAD" in ln)
         ]
-        if fmt == "ssh" and any("No principal matched" in ln for ln in lines):
+        expired = [ln for ln in lines if "key has expired" in ln or "not yet valid" in ln]
+        if fmt == "ssh" and expired:
+            # ssh-keygen found the key but its valid-before/valid-after excludes the tag's date
+            why = (
+                "signed by a key whose allowed-signers entry is not valid at the tag's date "
+                "(valid-before/valid-after)"
+            )
+        elif fmt == "ssh" and any("No principal matched" in ln for ln in lines):
             why = "signed by a key that is not in the trusted allowed-signers file"
         elif any("no signature found" in ln for ln in lines):
             why = "not signed"
@@ -297,7 +304,17 @@ class Verifier:
                 return Signature(True, principal, fmt, f"signed by {principal}")
         proc = self.git.run(*self._args(), f"verify-{kind}", "--raw", oid, check=False)
         stderr = proc.stderr.decode("utf-8", "replace")
-        return interpret(fmt, proc.returncode, stderr, self.keyring)
+        sig = interpret(fmt, proc.returncode, stderr, self.keyring)
+        if (
+            fmt == "ssh"
+            and sig.message == "Could not verify signature."
+            and self.trust.revoked_keys
+        ):
+            # all ssh-keygen says of a revoked key; with a revocation file, say what it means
+            sig = Signature(
+                False, None, fmt, "Could not verify signature: is its key in the revocation file?"
+            )
+        return sig
 
     def _tag_object(self, oid: str) -> bytes:
         """The raw tag object OID, read as git verify-tag reads it (b"" if not a tag)."""

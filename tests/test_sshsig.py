@@ -239,6 +239,14 @@ def test_refusals_keep_ssh_keygens_reasons(lab) -> None:  # type: ignore[no-unty
     assert "incorrect signature" in verdict["transplanted"].message
     assert verdict["unsigned"] == Signature(False, None, None, "not signed")
     assert not verdict["namespace file"].ok
+    revoked = TrustRoot(keys["alice"].allowed(), f"{keys['alice'].public_line}\n".encode())
+    with Verifier(repo, revoked) as verifier:
+        oid = tags["signed by alice"]
+        sig = verifier.verify("tag", oid, git(repo, "cat-file", "tag", oid))
+    # all ssh-keygen says of a revoked key, with what it means
+    assert sig == Signature(
+        False, None, "ssh", "Could not verify signature: is its key in the revocation file?"
+    )
 
 
 def test_split_signed_takes_the_last_signature_line_as_git_does() -> None:

@@ -226,6 +226,7 @@ def test_10_key_expired_by_valid_before_fails(lab: Lab, dave: Key) -> None:
     assert v.code == 1, v
     assert v.rules == {"signature"}
     assert "Good" not in v.message("signature")
+    assert "not valid at the tag's date (valid-before/valid-after)" in v.message("signature")
     assert forged.tag not in v.data["signers"]
 
 
