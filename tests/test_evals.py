@@ -274,6 +274,7 @@ def test_force_overwrites_an_uncommitted_eval(cli, example: Path) -> None:
     assert cli(*ADD, "--metric", "accuracy=0.9", cwd=example).code == 0
     forced = cli(*ADD, "--metric", "accuracy=0.99", "--force", cwd=example)
     assert forced.code == 0, forced.err
+    assert forced.out.startswith(f"replaced {TARGET} (digest sha256:")  # it says so
     assert yaml.safe_load((example / TARGET).read_text())["metrics"] == {"accuracy": 0.99}
     # replaced in place: no temp file left behind
     assert sorted(p.name for p in (example / EVAL_DIR).iterdir()) == [

@@ -183,7 +183,8 @@ def eval_add(
             }
         )
         return EXIT_OK
-    g.out.line(f"wrote {shown} (digest sha256:{short(result.config_digest)})")
+    verb = "replaced" if result.replaced else "wrote"  # --force over an uncommitted file
+    g.out.line(f"{verb} {shown} (digest sha256:{short(result.config_digest)})")
     return EXIT_OK
 
 
@@ -300,8 +301,9 @@ def eval_import(
     run = f" run {result.run_id}" if result.run_id else ""
     plural = "s" if result.samples != 1 else ""
     on = f" on {result.samples} sample{plural}" if result.samples else ""
+    verb = "replaced" if written.replaced else "wrote"
     g.out.line(
-        f"wrote {shown} (digest sha256:{short(written.config_digest)}): "
+        f"{verb} {shown} (digest sha256:{short(written.config_digest)}): "
         f"{count} metric{'s' if count != 1 else ''} from {result.source}{run}{on}"
     )
     return EXIT_OK
