@@ -160,13 +160,22 @@ def new(
             help="prompt-config, fine-tuned or api-snapshot. Default: the parent's, or prompt-config.",
         ),
     ] = None,
+    config: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--config",
+            help="A new model's first version from a YAML or JSON file of version fields "
+            "(model, params, system_prompt, tools, ...), e.g. a config a service hard-coded.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> int:
     """Scaffold the next version file of MODEL from its parent; fill in `changes` before committing."""
     from modelreg.services.scaffold import new_version
 
     g = _globals(ctx)
     reg = g.registry()
-    result = new_version(reg, model, from_version=from_version, bump=bump, kind=kind)
+    result = new_version(reg, model, from_version=from_version, bump=bump, kind=kind, config=config)
     shown = reg.display(result.path)
     if g.out.as_json:
         g.out.json(
@@ -182,6 +191,9 @@ def new(
         g.out.line(
             "edit it, fill in changes.summary and changes.reason, then `modelreg check` and commit"
         )
+    elif config is not None:
+        g.out.line(f"created {shown} ({result.model}@{result.version} from {config})")
+        g.out.line("review it, then `modelreg check` and commit")
     else:
         g.out.line(f"created {shown} ({result.model}@{result.version}, the first version)")
         g.out.line(

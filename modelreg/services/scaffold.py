@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.names import Version, model_name_problem, parse_version
-from modelreg.errors import ModelregError, NotFound, Refused, UsageError
+from modelreg.errors import BadInput, ModelregError, NotFound, Refused, UsageError
 from modelreg.registry import Registry, obstacle
 from modelreg.services.init import modeline, schema_copy, with_modeline
-from modelreg.yamlio import dumps, loads, roundtrip_load, write_atomic
+from modelreg.yamlio import (
+    StrictYamlError,
+    dumps,
+    load_path,
+    loads,
+    roundtrip_load,
+    write_atomic,
+)
 
 MODEL_KINDS = ("prompt-config", "fine-tuned", "api-snapshot")
 FIRST_VERSION = "1.0.0"
@@ -110,6 +117,58 @@ def _writable(reg: Registry, path: Path) -> Path:
     return path
 
 
+# fields modelreg writes itself; a config brought in with --config may not set them
+MANAGED = ("schema", "name", "version", "parent", "created", "author")
+
+
+def _from_config(reg: Registry, model: str, config: Path, kind: str | None) -> dict[str, Any]:
+    """A first version of MODEL holding the fields of CONFIG (a YAML or JSON file, e.g. the
+    settings a service hard-coded), checked against the schema; BadInput with CONFIG's line."""
+    from modelreg.schemas import validate
+
+    shown = str(config)
+    try:
+        doc = load_path(config)
+    except FileNotFoundError:
+        raise BadInput("no such file", file=shown) from None
+    except IsADirectoryError:
+        raise BadInput("is a folder, not a file", file=shown) from None
+    except OSError as e:
+        raise BadInput(f"cannot read: {e.strerror}", file=shown) from None
+    except StrictYamlError as e:
+        raise BadInput(e.problems[0].message, file=shown, line=e.problems[0].line) from None
+    if not isinstance(doc.data, dict):
+        raise BadInput(
+            "a config is a mapping of version fields (model, params, ...)", file=shown, line=1
+        )
+    for key in MANAGED:
+        if key in doc.data:
+            raise BadInput(
+                f"{key!r} is written by modelreg, not taken from a config: remove it",
+                file=shown,
+                line=doc.line_of((key,)),
+            )
+    given_kind = doc.data.get("kind")
+    data: dict[str, Any] = {
+        "schema": "modelreg/v1",
+        "name": model,
+        "version": FIRST_VERSION,
+        "kind": kind or given_kind or "prompt-config",
+        **{k: v for k, v in doc.data.items() if k != "kind"},
+        "created": _now(),
+        "author": _author(reg),
+    }
+    problems = validate("model-version", data)
+    if problems:
+        where = problems[0].path
+        line = doc.line_of(where) if where and where[0] in doc.data else 1
+        dotted = ".".join(str(p) for p in where)
+        raise BadInput(
+            f"{dotted + ': ' if dotted else ''}{problems[0].message}", file=shown, line=line
+        )
+    return data
+
+
 def new_version(
     reg: Registry,
     model: str,
@@ -117,13 +176,26 @@ def new_version(
     from_version: str | None = None,
     bump: str = "minor",
     kind: str | None = None,
+    config: Path | None = None,
 ) -> NewResult:
+    """The next version file of MODEL from its parent, or its first one (from CONFIG when
+    given: migrating a config a service hard-coded)."""
     problem = model_name_problem(model)
     if problem:
         raise UsageError(problem)
     if kind is not None and kind not in MODEL_KINDS:
         raise UsageError(f"unknown kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
     existing = reg.versions(model)
+    if config is not None:
+        if existing or from_version is not None:
+            raise UsageError(
+                f"--config starts a new model, and {model} has versions: run `modelreg new "
+                f"{model}` and edit the file it writes"
+            )
+        path = _writable(reg, reg.version_path(model, FIRST_VERSION))
+        data = _from_config(reg, model, config, kind)
+        write_atomic(path, _associated(reg, dumps(data)))
+        return NewResult(model, FIRST_VERSION, None, path)
     if from_version is None and not existing:
         path = _writable(reg, reg.version_path(model, FIRST_VERSION))
         if path.exists():  # pragma: no cover - versions() would have listed it
