@@ -77,6 +77,15 @@ class BadInput(UsageError):
     rule = "bad-input"
 
 
+def unreadable(error: OSError, shown: str) -> BadInput:
+    """The one-line error for a file the user named (SHOWN) that could not be read."""
+    if isinstance(error, FileNotFoundError):
+        return BadInput("no such file", file=shown)
+    if isinstance(error, IsADirectoryError):
+        return BadInput("is a folder, not a file", file=shown)
+    return BadInput(f"cannot read: {error.strerror}", file=shown)
+
+
 class Refused(ModelregError):
     """The command's own rules say no (exit 1), e.g. `new` over an existing file."""
 

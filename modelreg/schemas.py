@@ -502,21 +502,17 @@ def json_schema_problems(schema: Any) -> list[SchemaProblem]:
     """
     import fastjsonschema
 
-    try:
-        key = json.dumps(schema, sort_keys=True)
-    except (TypeError, ValueError):  # pragma: no cover - loaded YAML is JSON data
-        key = None
-    if key is not None and key in _meta_results:
+    key = json.dumps(schema, sort_keys=True)  # loaded YAML is JSON data
+    if key in _meta_results:
         return _meta_results[key]
     try:
         _fast(META)(schema)
         if not _bad_regexes(schema):
-            if key is not None and len(key) <= 4096 and len(_meta_results) < 10_000:
+            if len(key) <= 4096 and len(_meta_results) < 10_000:
                 _meta_results[key] = []  # bounded: the same few schemas recur
             return []
     except fastjsonschema.JsonSchemaException:
         pass
-    key = key if key is not None else json.dumps(schema, sort_keys=True)
     if key not in _meta_results:
         _meta_results[key] = _explain(_meta(), schema) or [
             SchemaProblem((), "not a valid JSON Schema")

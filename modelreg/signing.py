@@ -118,8 +118,15 @@ def signature_format(content: str) -> str | None:
     return next((fmt for fmt, marker in SIGNATURE_MARKERS.items() if marker in content), None)
 
 
-def interpret(fmt: str | None, returncode: int, stderr: str, keyring: dict[str, str]) -> Signature:
-    """Judge git verify-tag/verify-commit output. Only exit status 0 counts.
+def interpret(
+    fmt: str | None,
+    returncode: int,
+    stderr: str,
+    keyring: dict[str, str],
+    revocations: bool = False,
+) -> Signature:
+    """Judge git verify-tag/verify-commit output. Only exit status 0 counts. REVOCATIONS:
+    the trust root has a revocation file.
 
     git prints `Good "git" signature` even when no principal matched (and then
     exits 1), so the text alone proves nothing.
@@ -148,6 +155,9 @@ def interpret(fmt: str | None, returncode: int, stderr: str, keyring: dict[str, 
         else:
             why = (useful or [f"signature verification failed (git exit status {returncode})"])[-1]
             why = why.removeprefix("error: ").removeprefix("fatal: ")
+            if fmt == "ssh" and why == "Could not verify signature." and revocations:
+                # all ssh-keygen says of a revoked key: with REVOCATIONS, say what it may mean
+                why = "Could not verify signature: is its key in the revocation file?"
         return Signature(False, None, fmt, why)
     if fmt == "ssh":
         m = _GOOD_SSH.search(stderr)
@@ -304,17 +314,8 @@ class Verifier:
                 return Signature(True, principal, fmt, f"signed by {principal}")
         proc = self.git.run(*self._args(), f"verify-{kind}", "--raw", oid, check=False)
         stderr = proc.stderr.decode("utf-8", "replace")
-        sig = interpret(fmt, proc.returncode, stderr, self.keyring)
-        if (
-            fmt == "ssh"
-            and sig.message == "Could not verify signature."
-            and self.trust.revoked_keys
-        ):
-            # all ssh-keygen says of a revoked key; with a revocation file, say what it means
-            sig = Signature(
-                False, None, fmt, "Could not verify signature: is its key in the revocation file?"
-            )
-        return sig
+        revocations = bool(self.trust.revoked_keys)
+        return interpret(fmt, proc.returncode, stderr, self.keyring, revocations)
 
     def _tag_object(self, oid: str) -> bytes:
         """The raw tag object OID, read as git verify-tag reads it (b"" if not a tag)."""

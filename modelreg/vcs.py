@@ -65,6 +65,11 @@ def _command(args: Sequence[str]) -> str:
     return args[i] if i < len(args) else "git"
 
 
+def _failed(args: Sequence[str], stderr: bytes) -> GitError:
+    """The error of the git command ARGS that failed saying STDERR."""
+    return GitError(f"git {_command(args)}: {_advice(stderr.decode('utf-8', 'replace'))}")
+
+
 def _advice(stderr: str) -> str:
     text = stderr.strip()
     if "detected dubious ownership" in text:
@@ -113,9 +118,7 @@ class Git:
         except FileNotFoundError as e:
             raise GitError("git is not installed or not on PATH") from e
         if check and proc.returncode != 0:
-            raise GitError(
-                f"git {_command(args)}: {_advice(proc.stderr.decode('utf-8', 'replace'))}"
-            )
+            raise _failed(args, proc.stderr)
         return proc
 
     def out(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> str:
@@ -142,9 +145,13 @@ class Git:
         proc = self.run("rev-parse", "--verify", "-q", "--end-of-options", rev, check=False)
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
-    def for_each_ref(self, fields: Sequence[str], *patterns: str) -> list[list[str]]:
-        """One row of FIELDS (for-each-ref atoms, without %(...)) per ref under PATTERNS."""
-        return _ref_rows(self.run(*_for_each_ref_args(fields, patterns)).stdout, len(fields))
+    def for_each_ref(
+        self, fields: Sequence[str], *patterns: str, merged: str | None = None
+    ) -> list[list[str]]:
+        """One row of FIELDS (for-each-ref atoms, without %(...)) per ref under PATTERNS;
+        with MERGED, only refs whose commit is reachable from that revision."""
+        args = _for_each_ref_args(fields, patterns, merged)
+        return _ref_rows(self.run(*args).stdout, len(fields))
 
     def for_each_ref_started(
         self, fields: Sequence[str], *patterns: str
@@ -207,9 +214,12 @@ class Git:
                 yield status.decode(), path.decode("utf-8", "surrogateescape")
 
 
-def _for_each_ref_args(fields: Sequence[str], patterns: Sequence[str]) -> list[str]:
+def _for_each_ref_args(
+    fields: Sequence[str], patterns: Sequence[str], merged: str | None = None
+) -> list[str]:
     fmt = "".join(f"%({f})%00" for f in fields)
-    return ["for-each-ref", f"--format={fmt}", "--end-of-options", *patterns]
+    reach = [f"--merged={merged}"] if merged else []
+    return ["for-each-ref", f"--format={fmt}", *reach, "--end-of-options", *patterns]
 
 
 def _ref_rows(out: bytes, n: int) -> list[list[str]]:
@@ -264,7 +274,7 @@ class Started(Generic[T]):
         out, err = self._out.read(), self._err.read()
         self.close()
         if code != 0:
-            raise GitError(f"git {self._args[0]}: {_advice(err.decode('utf-8', 'replace'))}")
+            raise _failed(self._args, err)
         return self._parse(out)
 
     def close(self) -> None:

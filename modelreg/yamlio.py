@@ -31,7 +31,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -600,6 +600,11 @@ class _FastLoader:
         self.lines: dict[Path_, int] = {}
         self.float_texts: dict[Path_, str] = {}
 
+    @cached_property
+    def raw_rows(self) -> list[str]:
+        """The text's rows as written (literal blocks keep them), split once per file."""
+        return self.text.split("\n")
+
     def skip(self, i: int) -> int:
         """The index of the first row from I that is neither blank nor a comment."""
         rows = self.rows
@@ -718,7 +723,7 @@ class _FastLoader:
         m = _FAST_LITERAL.match(header)
         if m is None:
             raise _Unsure  # `|+`, an indentation indicator, or `>` folding
-        rows = self.text.split("\n")  # as written: the rows are parsed as YAML
+        rows = self.raw_rows  # as written: the rows are parsed as YAML
         first = rows[i]
         body = first.lstrip(" ")
         width = len(first) - len(body)  # the block's indentation, from its first row
@@ -777,8 +782,7 @@ class _FastLoader:
         an eval's dataset and metrics, a tool's input schema recur from file to file."""
         seen = _FLOW_SEEN.get(text)
         if seen is None:
-            alone = _FastLoader.__new__(_FastLoader)  # flow() needs no rows: none are split
-            alone.lines, alone.float_texts = {}, {}  # paths from the row's own root
+            alone = _FastLoader("")  # paths from the row's own root; flow() needs no rows
             value, end = alone.flow(text, 0, (), line, 0)
             if not _FAST_TAIL.match(text, end):
                 raise _Unsure

@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from modelreg.cli import completion as complete
-from modelreg.cli.annotations import (
-    FORMAT_HELP,
-    render_annotations,
-    verify_place,
-    wants_annotations,
-)
-from modelreg.cli.app import _globals, app, warn_if_unsigned
+from modelreg.cli.app import FORMAT_HELP, _globals, app, warn_if_unsigned
 from modelreg.errors import EXIT_NO, EXIT_OK, UsageError, printable
 
 if TYPE_CHECKING:
@@ -213,18 +207,16 @@ def verify(
     g = _globals(ctx)
     if base is not None and all_history:
         raise UsageError("--base and --all exclude each other")
+    from modelreg.cli.annotations import finding_lines, verify_place, wants_annotations
+
     github = wants_annotations(fmt, g.out.as_json)
     result = run_verify(g.registry(), base, all_history)
     report = result.report
     if g.out.as_json:
         g.out.json(result.as_json())
         return EXIT_OK if report.ok else EXIT_NO
-    if github:
-        for line in render_annotations(report.findings, verify_place):
-            g.out.line(line)
-    else:
-        for finding in sorted(report.findings):
-            g.out.line(finding.one_line())
+    for line in finding_lines(report.findings, verify_place if github else None):
+        g.out.line(line)
     for tag, signer in result.signers.items():
         # printable: in a CI log a line break would let a name start a workflow command
         g.out.line(f"verified {printable(tag)}: signed by {printable(signer)}")

@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from modelreg.core.findings import Finding
 
 FORMATS = ("text", "github")
-FORMAT_HELP = (
-    "text (one line per problem) or github (GitHub Actions annotations on the pull "
-    "request's lines, then the summary line). --json wins over text; with github it is a "
-    "usage error."
-)
 
 # `verify` names a file read from a past commit `PATH at COMMIT` (revision.Snapshot.load)
 _AT_REVISION = re.compile(r"(?P<path>.+) at (?P<rev>[0-9a-f]{7,40})")
@@ -90,6 +85,14 @@ Place = Callable[[str], tuple[str, str]]  # a finding's file -> (repository path
 def render_annotations(findings: Iterable[Finding], place: Place) -> list[str]:
     """One workflow command per finding, sorted as the text format sorts them."""
     return [annotation(f, *(place(f.file) if f.file else ("", ""))) for f in sorted(findings)]
+
+
+def finding_lines(findings: Iterable[Finding], place: Place | None) -> list[str]:
+    """The findings as `check` and `verify` print them: one line each, or with PLACE (the
+    github format) one workflow command each."""
+    if place is None:
+        return [finding.one_line() for finding in sorted(findings)]
+    return render_annotations(findings, place)
 
 
 def check_place(root: Path, git_prefix: str) -> Place:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from modelreg.cli import completion as complete
-from modelreg.cli.annotations import FORMAT_HELP, check_place, render_annotations, wants_annotations
 from modelreg.cli.output import Output
 from modelreg.errors import EXIT_NO, EXIT_OK
 
@@ -28,6 +27,14 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich is never imported for --help
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# --format of `check` and `verify` (the formatting itself is loaded by them, not by --help)
+FORMAT_HELP = (
+    "text (one line per problem) or github (GitHub Actions annotations on the pull "
+    "request's lines, then the summary line). --json wins over text; with github it is a "
+    "usage error."
 )
 
 
@@ -360,6 +367,8 @@ def check(
     g = _globals(ctx)
     if all_files and (paths or paths_only):
         raise UsageError("--all checks every file: give it no PATHS and no --paths-only")
+    from modelreg.cli.annotations import check_place, finding_lines, wants_annotations
+
     github = wants_annotations(fmt, g.out.as_json)
     reg = g.registry()
     if paths_only:
@@ -372,13 +381,9 @@ def check(
     if g.out.as_json:
         g.out.json(report.as_json())
     else:
-        if github:
-            place = check_place(reg.root, reg.git_prefix)
-            for line in render_annotations(report.findings, place):
-                g.out.line(line)
-        else:
-            for finding in sorted(report.findings):
-                g.out.line(finding.one_line())
+        place = check_place(reg.root, reg.git_prefix) if github else None
+        for line in finding_lines(report.findings, place):
+            g.out.line(line)
         errors, warnings = len(report.errors), len(report.warnings)
         summary = f"{report.checked} file{'s' if report.checked != 1 else ''} checked"
         if errors or warnings:

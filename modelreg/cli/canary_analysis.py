@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelreg.cli import completion as complete
-from modelreg.cli.actions import canary_app
+from modelreg.cli.actions import Model, canary_app
 from modelreg.cli.app import _globals
 from modelreg.cli.output import Output
 from modelreg.errors import EXIT_NO, EXIT_OK
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @canary_app.command("analyze")
 def canary_analyze(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    model: Model,
     stage: Annotated[
         str,
         typer.Option(

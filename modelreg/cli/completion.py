@@ -90,11 +90,12 @@ def refs(ctx: typer.Context, incomplete: str) -> list[str]:
     """MODEL@VERSION and MODEL@STAGE: `model@` while several models match, then its refs."""
     reg = _registry(ctx)
     model, at, _ = incomplete.partition("@")
-    names = [model] if at else [m for m in reg.model_names() if m.startswith(model)]
+    known = reg.model_names()
+    names = [model] if at else [m for m in known if m.startswith(model)]
     if len(names) != 1:
         return [f"{name}@" for name in names]
     name = names[0]
-    if name not in reg.model_names():
+    if name not in known:
         return []
     return [f"{name}@{v}" for v in [*reg.versions(name)[::-1], *reg.policy.stages]]
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelreg.cli import completion as complete
+from modelreg.cli.actions import Model
 from modelreg.cli.app import _globals, app, warn_if_unsigned
 from modelreg.errors import EXIT_NO, EXIT_OK
 
@@ -25,7 +26,7 @@ def _by(e: Event) -> str:
 @app.command("at")
 def at_(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    model: Model,
     stage: Annotated[
         str,
         typer.Option("--stage", help="The stage to ask about.", autocompletion=complete.stages),

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from modelreg.cli import completion as complete
+from modelreg.cli.actions import Model
 from modelreg.cli.app import _globals, app
 from modelreg.errors import EXIT_NO, EXIT_OK
 
@@ -38,7 +39,7 @@ def _cell(value: object) -> str:
 @app.command()
 def gate(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
+    model: Model,
     version: Annotated[
         str,
         typer.Argument(
@@ -99,20 +100,38 @@ def gate(
     return EXIT_OK
 
 
+# the arguments and options `eval add` and `eval import` share
+EvaluatedVersion = Annotated[
+    str,
+    typer.Argument(
+        help="The version evaluated (MAJOR.MINOR.PATCH).", autocompletion=complete.versions
+    ),
+]
+Suite = Annotated[
+    str,
+    typer.Option("--suite", help="The eval suite; the file is evals/MODEL/VERSION/SUITE.yaml."),
+]
+Dataset = Annotated[
+    Optional[str],
+    typer.Option(
+        "--dataset", help="The data set as NAME@VERSION, e.g. support-tickets@2026-11-01."
+    ),
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite an eval file that git's HEAD does not hold yet (a committed one never).",
+    ),
+]
+
+
 @eval_app.command("add")
 def eval_add(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
-    version: Annotated[
-        str,
-        typer.Argument(
-            help="The version evaluated (MAJOR.MINOR.PATCH).", autocompletion=complete.versions
-        ),
-    ],
-    suite: Annotated[
-        str,
-        typer.Option("--suite", help="The eval suite; the file is evals/MODEL/VERSION/SUITE.yaml."),
-    ],
+    model: Model,
+    version: EvaluatedVersion,
+    suite: Suite,
     metric: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -127,12 +146,7 @@ def eval_add(
             help="A JSON (*.json) or YAML file mapping metric names to numbers.",
         ),
     ] = None,
-    dataset: Annotated[
-        Optional[str],
-        typer.Option(
-            "--dataset", help="The data set as NAME@VERSION, e.g. support-tickets@2026-11-01."
-        ),
-    ] = None,
+    dataset: Dataset = None,
     samples: Annotated[
         Optional[int], typer.Option("--samples", help="How many samples the suite ran on.")
     ] = None,
@@ -143,13 +157,7 @@ def eval_add(
         Optional[str],
         typer.Option("--tool", help="The eval tool that produced the numbers. Default: modelreg."),
     ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Overwrite an eval file that git's HEAD does not hold yet (a committed one never).",
-        ),
-    ] = False,
+    force: Force = False,
 ) -> int:
     """Write an eval file for a version, with its config digest filled in."""
     from modelreg.core.digest import short
@@ -192,13 +200,8 @@ def eval_add(
 def eval_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The result file, e.g. promptfoo's results.json.")],
-    model: Annotated[str, typer.Argument(help="The model.", autocompletion=complete.models)],
-    version: Annotated[
-        str,
-        typer.Argument(
-            help="The version evaluated (MAJOR.MINOR.PATCH).", autocompletion=complete.versions
-        ),
-    ],
+    model: Model,
+    version: EvaluatedVersion,
     source: Annotated[
         str,
         typer.Option(
@@ -207,10 +210,7 @@ def eval_import(
             "(an Inspect AI log written with --log-format json) or json ({metric: number}).",
         ),
     ],
-    suite: Annotated[
-        str,
-        typer.Option("--suite", help="The eval suite; the file is evals/MODEL/VERSION/SUITE.yaml."),
-    ],
+    suite: Suite,
     provider: Annotated[
         Optional[str],
         typer.Option(
@@ -226,12 +226,7 @@ def eval_import(
             "(needed when the file has several).",
         ),
     ] = None,
-    dataset: Annotated[
-        Optional[str],
-        typer.Option(
-            "--dataset", help="The data set as NAME@VERSION, e.g. support-tickets@2026-11-01."
-        ),
-    ] = None,
+    dataset: Dataset = None,
     samples: Annotated[
         Optional[int],
         typer.Option(
@@ -250,13 +245,7 @@ def eval_import(
             "(modelreg for --from json).",
         ),
     ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Overwrite an eval file that git's HEAD does not hold yet (a committed one never).",
-        ),
-    ] = False,
+    force: Force = False,
 ) -> int:
     """Write an eval file for a version from another tool's results, digest filled in."""
     from modelreg.core.digest import short

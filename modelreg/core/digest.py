@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from functools import cache
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -145,8 +146,16 @@ _ENCODER = json.JSONEncoder(
     allow_nan=False,
     check_circular=False,  # loaded data has no cycles; one would raise RecursionError
 )
-_JSON_OTHERWISE = re.compile(r"[:,\[]-?[0-9](?:[0-9]*(?:\.[0-9]+)?e|[0-9]*\.0[,\]}]|[0-9]{15})")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+@cache
+def _json_differs() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(numbers json writes unlike RFC 8785, astral characters): compiled on first use, as
+    `import modelreg` (every service's start-up) needs neither."""
+    return (
+        re.compile(r"[:,\[]-?[0-9](?:[0-9]*(?:\.[0-9]+)?e|[0-9]*\.0[,\]}]|[0-9]{15})"),
+        re.compile("[\U00010000-\U0010ffff]"),
+    )
 
 
 def digest_loaded(data: Any) -> str:
@@ -159,7 +168,8 @@ def digest_loaded(data: Any) -> str:
         text = _ENCODER.encode(data)
     except (TypeError, ValueError, RecursionError):
         return digest(data)  # no JSON form: digest() says why
-    if (not text.isascii() and _ASTRAL.search(text)) or _JSON_OTHERWISE.search(text):
+    json_otherwise, astral = _json_differs()
+    if (not text.isascii() and astral.search(text)) or json_otherwise.search(text):
         return digest(data)
     try:
         raw = text.encode("utf-8")

@@ -38,8 +38,9 @@ from typing import Any
 
 from modelreg.core.digest import MAX_SAFE_INTEGER
 from modelreg.core.strictjson import DuplicateKey, no_duplicates
-from modelreg.errors import BadInput, UsageError
+from modelreg.errors import BadInput, UsageError, unreadable
 from modelreg.registry import Registry
+from modelreg.schemas import dotted
 from modelreg.services.evals import (
     DEFAULT_TOOL,
     METRIC_NAME,
@@ -222,7 +223,7 @@ class _Doc:
             raise BadInput("not valid JSON: nested too deeply", file=shown) from None
 
     def fail(self, path: JsonPath, message: str) -> BadInput:
-        where = _dotted(path)
+        where = dotted(path)
         return BadInput(
             f"{where}: {message}" if where else message,
             file=self.shown,
@@ -292,13 +293,6 @@ class _Doc:
             return None
         value = self.string(path)
         return value if value.strip() else None
-
-
-def _dotted(path: JsonPath) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
-    return out
 
 
 def _kind(value: object) -> str:
@@ -623,12 +617,8 @@ def read_import(
     try:
         with path.open("rb") as f:  # a pipe (`<(...)`) is fine: read to its end
             raw = f.read(MAX_IMPORT_BYTES + 1)
-    except FileNotFoundError:
-        raise BadInput("no such file", file=shown) from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, not a file", file=shown) from None
     except OSError as e:
-        raise BadInput(f"cannot read: {e.strerror}", file=shown) from None
+        raise unreadable(e, shown) from None
     if len(raw) > MAX_IMPORT_BYTES:
         raise BadInput(f"over the {MAX_IMPORT_BYTES}-byte limit for a result file", file=shown)
     if source == "promptfoo":

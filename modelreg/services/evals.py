@@ -19,7 +19,7 @@ from modelreg.core.actions import iso_utc
 from modelreg.core.digest import MAX_SAFE_INTEGER
 from modelreg.core.names import parse_version
 from modelreg.core.strictjson import NonFinite, no_duplicates, refuse_constant
-from modelreg.errors import BadInput, ModelregError, Refused, UsageError
+from modelreg.errors import BadInput, ModelregError, Refused, UsageError, unreadable
 from modelreg.registry import Registry, obstacle
 from modelreg.schemas import validate
 from modelreg.yamlio import StrictYamlError, dumps, loads, read_limited, write_atomic
@@ -134,12 +134,8 @@ def load_metrics_file(path: Path, shown: str) -> dict[str, int | float]:
     """
     try:
         raw = read_limited(path)
-    except FileNotFoundError:
-        raise BadInput("no such file", file=shown) from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, not a file", file=shown) from None
     except OSError as e:
-        raise BadInput(f"cannot read: {e.strerror}", file=shown) from None
+        raise unreadable(e, shown) from None
     except StrictYamlError as e:  # not a regular file, or over the size cap
         raise BadInput(e.problems[0].message, file=shown) from None
     lines: dict[str, int] = {}

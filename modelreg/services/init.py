@@ -269,13 +269,7 @@ def init_registry(directory: Path) -> InitResult:
                 note = f"; add modelreg to it:\n{text}" if path in snippets and not mentions else ""
                 result.notes.append(f"kept your {shown}{note}")
                 continue
-            for folder in reversed(path.parents):
-                if not folder.exists():
-                    folder.mkdir()
-                    created.append(folder)
-            write_atomic(path, text)
-            created.append(path)
-            result.created.append(shown)
+            _write_new(path, text, shown, result, created)
         # last, so a failure before it leaves the user's settings as they were
         _associate_vscode(settings_path, settings, prefix, result, created)
     except BaseException:
@@ -286,6 +280,18 @@ def init_registry(directory: Path) -> InitResult:
                 path.unlink(missing_ok=True)
         raise
     return result
+
+
+def _write_new(path: Path, text: str, shown: str, result: InitResult, created: list[Path]) -> None:
+    """Write the new file PATH (and its missing folders), each recorded in CREATED for the
+    undo and shown as SHOWN in RESULT."""
+    for folder in reversed(path.parents):
+        if not folder.exists():
+            folder.mkdir()
+            created.append(folder)
+    write_atomic(path, text)
+    created.append(path)
+    result.created.append(shown)
 
 
 def _associate_vscode(
@@ -301,13 +307,7 @@ def _associate_vscode(
         result.notes.append(f"kept your {shown} (a symbolic link); for editor checks add:\n{text}")
         return
     if not path.exists():
-        for folder in reversed(path.parents):
-            if not folder.exists():
-                folder.mkdir()
-                created.append(folder)
-        write_atomic(path, text)
-        created.append(path)
-        result.created.append(shown)
+        _write_new(path, text, shown, result, created)
         return
     try:
         old = path.read_bytes().decode("utf-8")

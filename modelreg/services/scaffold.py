@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.core.names import Version, model_name_problem, parse_version
-from modelreg.errors import BadInput, ModelregError, NotFound, Refused, UsageError
+from modelreg.errors import BadInput, ModelregError, NotFound, Refused, UsageError, unreadable
 from modelreg.registry import Registry, obstacle
 from modelreg.services.init import modeline, schema_copy, with_modeline
 from modelreg.yamlio import (
@@ -129,12 +129,8 @@ def _from_config(reg: Registry, model: str, config: Path, kind: str | None) -> d
     shown = str(config)
     try:
         doc = load_path(config)
-    except FileNotFoundError:
-        raise BadInput("no such file", file=shown) from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, not a file", file=shown) from None
     except OSError as e:
-        raise BadInput(f"cannot read: {e.strerror}", file=shown) from None
+        raise unreadable(e, shown) from None
     except StrictYamlError as e:
         raise BadInput(e.problems[0].message, file=shown, line=e.problems[0].line) from None
     if not isinstance(doc.data, dict):

@@ -955,10 +955,9 @@ def _check_head_chain(run: _Run, head: str, in_range: set[str], all_models: bool
             if tag and tag.target_type == "commit" and tag.target not in in_range
         }
     )
-    merged = set()
-    if ask:
-        listed = run.git.run("for-each-ref", f"--merged={head}", "--format=%(refname)", *ask)
-        merged = set(listed.stdout.decode("utf-8", "surrogateescape").splitlines())
+    merged = (
+        {row[0] for row in run.git.for_each_ref(("refname",), *ask, merged=head)} if ask else set()
+    )
     for path, stage, name, tag in named:
         if tag is None:
             run.add(
